@@ -1,0 +1,32 @@
+"""headroom-middleware: compress big tool outputs before they reach the model, keep the originals.
+
+    import headroom_middleware as hm
+    store = hm.MemoryStore()
+    r = hm.crush(tool_output, store=store)     # r.text is what the model sees
+    hm.retrieve(store, r.keys[0])               # the original, byte for byte
+"""
+
+from ._crush import DEFAULT_MAX_TOKENS, crush
+from ._markers import RETRIEVE_TOOL_NAME, carries_marker
+from ._result import CrushResult
+from ._tokens import estimate_tokens
+from ._version import __version__
+from .ccr import MemoryStore, Store, is_key, make_key, retrieval_tool, retrieve
+from .engines.json import expand
+
+__all__ = [
+    "DEFAULT_MAX_TOKENS",
+    "RETRIEVE_TOOL_NAME",
+    "CrushResult",
+    "MemoryStore",
+    "Store",
+    "__version__",
+    "carries_marker",
+    "crush",
+    "estimate_tokens",
+    "expand",
+    "is_key",
+    "make_key",
+    "retrieval_tool",
+    "retrieve",
+]
