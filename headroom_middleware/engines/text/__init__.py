@@ -1,10 +1,28 @@
-"""Text engines: generic lines, and later logs, search results, diffs, test output and tables."""
+"""Text engines: one module per kind of text, plus the generic line engine.
+
+``TEXT_KINDS`` is the registry the detector walks, in order: ``(kind, looks_like, compress)``.
+``looks_like(head)`` sees only the first few KB; ``compress(text, ctx)`` is the engine itself.
+To add an engine: write its module, then add one line here.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .._base import Compressed, Context
+from .generic import compress_generic
+
+LooksLike = Callable[[str], bool]
+Engine = Callable[[str, Context], Compressed]
+
+TEXT_KINDS: list[tuple[str, LooksLike, Engine]] = [
+    # (kind, looks_like, compress) — engines register here, most specific first.
+]
 
 
 def compress_text(text: str, kind: str, ctx: Context) -> Compressed:
-    """Compress ``text`` with the engine for ``kind`` (as ``detect`` named it)."""
-    raise NotImplementedError
+    """Compress ``text`` with the engine registered for ``kind`` (the generic one otherwise)."""
+    for k, _, engine in TEXT_KINDS:
+        if k == kind:
+            return engine(text, ctx)
+    return compress_generic(text, ctx)
