@@ -13,12 +13,16 @@ from ._tokens import estimate_tokens
 from ._version import __version__
 from .ccr import MemoryStore, Store, is_key, make_key, retrieval_tool, retrieve
 from .engines.json import expand
+from .pipeline import Config, Pipeline, Report
 
 __all__ = [
     "DEFAULT_MAX_TOKENS",
     "RETRIEVE_TOOL_NAME",
+    "Config",
     "CrushResult",
     "MemoryStore",
+    "Pipeline",
+    "Report",
     "Store",
     "__version__",
     "carries_marker",
