@@ -172,7 +172,7 @@ class Pipeline:
         if isinstance(args, str):
             return args
         key = args.get("key")
-        if not is_key(key):
+        if not isinstance(key, str) or not is_key(key):
             return (
                 f"{RETRIEVE_TOOL_NAME} error: 'key' must be the 24-character key shown in a "
                 f"[headroom: ...] marker, e.g. {RETRIEVE_TOOL_NAME}(key='0123456789abcdef01234567'); "
@@ -181,8 +181,11 @@ class Pipeline:
         query = args.get("query")
         if query is not None and not isinstance(query, str):
             query = str(query)
+        paging = _paging(args)
+        if isinstance(paging, str):
+            return paging
         try:
-            text = retrieve(self.store, key, query=query or None)
+            text = retrieve(self.store, key, query=query or None, offset=paging[0], limit=paging[1])
         except Exception as exc:
             if self.config.strict:
                 raise
@@ -335,6 +338,8 @@ class Pipeline:
         return True
 
     def _store_holds(self, keys: tuple[str, ...]) -> bool:
+        if hasattr(type(self.store), "__contains__"):  # cheaper than fetching the bytes
+            return all(k in self.store for k in keys)  # type: ignore[operator]
         return all(self.store.get(k) is not None for k in keys)
 
     def _failed(self, slot: Slot, exc: Exception, work: _Work) -> None:
@@ -437,6 +442,26 @@ def _parse_arguments(arguments: str | bytes | Mapping[str, Any] | None) -> dict[
         if isinstance(value, dict):
             return value
     return f"{usage}; got {type(arguments).__name__}."
+
+
+def _paging(args: Mapping[str, Any]) -> tuple[int, int | None] | str:
+    """``offset`` and ``limit`` from a call's arguments (ints or digit strings), or what is wrong."""
+    values: list[int | None] = []
+    for name, default, least in (("offset", 0, 0), ("limit", None, 1)):
+        raw = args.get(name)
+        if raw is None or raw == "":
+            values.append(default)
+            continue
+        try:
+            value = int(raw)
+        except (TypeError, ValueError):
+            value = least - 1
+        if isinstance(raw, bool) or value < least:
+            return (
+                f"{RETRIEVE_TOOL_NAME} error: '{name}' must be an integer >= {least}; got {str(raw)[:40]!r}."
+            )
+        values.append(value)
+    return values[0] or 0, values[1]
 
 
 def _log_call(report: Report) -> None:
