@@ -3,7 +3,7 @@
 Provider prompt caches key on exact prefixes, so a tool result crushed in turn 3 must read the same in
 turn 30 and on another worker. Every fixture is crushed twice in this process and once in each of two
 subprocesses (PYTHONHASHSEED 0 and 4242); text, keys and strategy must agree everywhere. The generated
-fixtures must also regenerate byte for byte.
+fixtures must also regenerate byte for byte (every ``fixtures/generate_*.py --check``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 import headroom_middleware as hm
 
@@ -78,10 +80,8 @@ def test_same_bytes_across_processes_and_hash_seeds(
         assert seed_b[path] == here[path], f"{Path(path).name}: differs in a child with PYTHONHASHSEED=4242"
 
 
-def test_generated_fixtures_regenerate_byte_for_byte() -> None:
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "fixtures" / "generate_json.py"), "--check"],
-        capture_output=True,
-        text=True,
-    )
+@pytest.mark.parametrize("generator", sorted((ROOT / "fixtures").glob("generate_*.py")), ids=lambda p: p.name)
+def test_generated_fixtures_regenerate_byte_for_byte(generator: Path) -> None:
+    """Every fixture generator (``fixtures/generate_*.py``) must reproduce its committed files."""
+    proc = subprocess.run([sys.executable, str(generator), "--check"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
