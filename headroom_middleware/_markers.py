@@ -22,9 +22,16 @@ MARKER_PREFIX = "[headroom: "
 _CALL_RE = re.compile(r"headroom_retrieve\(key='([0-9a-f]{24})'")
 
 
-def retrieve_call(key: str) -> str:
-    """The call the model makes to get ``key`` back."""
-    return f"{RETRIEVE_TOOL_NAME}(key='{key}')"
+def retrieve_call(key: str, *, query: str | None = None, offset: int = 0, limit: int | None = None) -> str:
+    """The call the model makes to get ``key`` back (optionally filtered by ``query``, one page of it)."""
+    args = f"key='{key}'"
+    if query:
+        args += f", query={query!r}"
+    if offset:
+        args += f", offset={offset}"
+    if limit is not None:
+        args += f", limit={limit}"
+    return f"{RETRIEVE_TOOL_NAME}({args})"
 
 
 def omitted(count: int, total: int, unit: str, key: str, kept: str = "") -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import TypeGuard
 
 KEY_LENGTH = 24
 _KEY_RE = re.compile(r"[0-9a-f]{24}")
@@ -19,6 +20,6 @@ def make_key(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=12).hexdigest()
 
 
-def is_key(value: object) -> bool:
+def is_key(value: object) -> TypeGuard[str]:
     """True when ``value`` is a well-formed key (checked before any store sees it)."""
     return isinstance(value, str) and len(value) == KEY_LENGTH and _KEY_RE.fullmatch(value) is not None
