@@ -1,0 +1,23 @@
+"""The process-wide store used when no store is given to ``compress_tool`` or ``retrieve_tool``."""
+
+from __future__ import annotations
+
+import threading
+
+import headroom_middleware as hm
+
+_lock = threading.Lock()
+_store: hm.Store | None = None
+
+
+def default_store() -> hm.Store:
+    """One ``hm.MemoryStore`` (bounded in bytes, with TTL) shared by wrappers and the retrieval tool.
+
+    ``[compress_tool(t) for t in tools] + [retrieve_tool()]`` then works without passing a store around.
+    Give an explicit store for several processes or hosts (SQLite, Redis, a LangGraph store).
+    """
+    global _store
+    with _lock:
+        if _store is None:
+            _store = hm.MemoryStore()
+        return _store
