@@ -148,6 +148,9 @@ def test_array_query_needs_every_term_and_understands_field_value() -> None:
     body, _ = _split(answer)
     expected = [r for r in RECORDS if r["level"] == "error" and r["user"] == "u7"]
     assert expected and orjson.loads(body) == expected
+    answer = retrieve(store, key, 'level:"error" "user":"u7"')
+    assert answer is not None
+    assert orjson.loads(_split(answer)[0]) == expected
     answer = retrieve(store, key, '"request 12 served"')
     assert answer is not None
     assert orjson.loads(_split(answer)[0]) == [RECORDS[12]]
