@@ -89,6 +89,11 @@ class HeadroomRetrieveTool(BaseTool):
     store: Any = None
     """A core ``Store`` (``hm.MemoryStore``, ``LangGraphStore``…); ``None`` answers that none is set."""
 
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> HeadroomRetrieveTool:
+        # A copy shares the store (and counter): it must serve and write the same originals. Stores
+        # hold locks, which cannot be deep-copied anyway.
+        return self.model_copy()
+
     def _run(
         self, key: str, query: str | None = None, offset: int = 0, limit: int | None = None, **_: Any
     ) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from typing import Any
 
 from typing_extensions import TypedDict
 
@@ -72,6 +73,9 @@ class SavingsCounter:
         self._before = 0
         self._after = 0
         self._keys = 0
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SavingsCounter:
+        return self  # copies of a tool or middleware keep counting into the same totals
 
     def add(self, item: ResultSavings) -> None:
         with self._lock:

@@ -62,6 +62,11 @@ class CompressedTool(BaseTool):
         outcome = await acompress_output(out, self.store, self.query, self.settings, tool_name=self.name)
         return self._account(outcome)
 
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> CompressedTool:
+        # A copy shares the store (and counter): it must serve and write the same originals. Stores
+        # hold locks, which cannot be deep-copied anyway.
+        return self.model_copy()
+
     def _run(self, *args: Any, **kwargs: Any) -> Any:
         # Only reached through the legacy ``run()`` path: hand the parsed arguments to the inner tool.
         kwargs.pop("run_manager", None)

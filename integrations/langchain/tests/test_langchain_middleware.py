@@ -356,3 +356,21 @@ def test_context_editing_order_does_not_matter(payload: str) -> None:
     _, first = _context_editing_run(payload, "headroom-first", exclude=())
     _, second = _context_editing_run(payload, "editing-first", exclude=())
     assert [m.content for m in first.calls[2]] == [m.content for m in second.calls[2]]
+
+
+def test_wrapped_tools_and_middleware_share_one_store(payload: str) -> None:
+    from headroom_langchain import compress_tool
+
+    store = hm.MemoryStore()
+    mw = HeadroomMiddleware(store)
+    wrapped = compress_tool(_instances_tool(payload), store)
+    model = ScriptedChatModel(
+        script=[call("get_instances", {"region": "x"}, "c1"), _retrieve_step(), AIMessage("done")]
+    )
+    agent = create_agent(model, tools=[wrapped], middleware=[mw])
+    result = agent.invoke({"messages": [HumanMessage("list")]})
+    (compressed,) = _tool_messages(result["messages"], "get_instances")
+    (retrieved,) = _tool_messages(result["messages"], RETRIEVE)
+    # The wrapper compressed it; the middleware saw the marker and left it alone (never twice).
+    assert compressed.response_metadata["headroom"]["keys"] and mw.counter.snapshot()["results"] == 0
+    assert retrieved.content == hm.retrieve(store, compressed.response_metadata["headroom"]["keys"][0])

@@ -234,3 +234,15 @@ async def test_retrieve_tool_async(payload: str) -> None:
     store = hm.MemoryStore()
     r = hm.crush(payload, store=store)
     assert await retrieve_tool(store).ainvoke({"key": r.keys[0]}) == hm.retrieve(store, r.keys[0])
+
+
+def test_copies_share_store_and_counter(payload: str) -> None:
+    import copy
+
+    store = hm.MemoryStore()
+    wrapped = compress_tool(_search_tool(payload), store)
+    clone = copy.deepcopy(wrapped)
+    out = clone.invoke({"query": "x"})
+    assert isinstance(out, str) and hm.retrieve(store, marker_keys(out)[0]) is not None
+    assert wrapped.counter.snapshot()["results"] == 1  # type: ignore[attr-defined]
+    assert copy.deepcopy(retrieve_tool(store)).store is store  # type: ignore[attr-defined]
