@@ -342,8 +342,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     failed = 0
     for name in args.names or list(scripts):
-        print(f"== {name} (python {folder.name}/{name}.py --quick)", flush=True)
-        rc = subprocess.call([sys.executable, str(scripts[name]), "--quick"], env=_bench_env())
+        # Scripts that have a quick variant get --quick; others run as they are.
+        quick = ["--quick"] if "--quick" in scripts[name].read_text("utf-8", "replace") else []
+        command = " ".join([f"python {folder.name}/{name}.py", *quick])
+        print(f"== {name} ({command})", flush=True)
+        rc = subprocess.call([sys.executable, str(scripts[name]), *quick], env=_bench_env())
         if rc != 0:
             print(f"== {name} exited with {rc}", file=sys.stderr, flush=True)
             failed += 1
