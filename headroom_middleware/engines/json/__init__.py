@@ -1,15 +1,62 @@
-"""The JSON engine: lossless table form, ``expand``, and budgeted lossy selection."""
+"""The JSON engine: lossless table form, ``expand``, and budgeted lossy selection.
+
+``compress_json`` parses once, builds the minified and table forms from one serialization of the
+document's arrays, returns the cheaper one when it fits the budget (or when nothing may be dropped),
+and otherwise crushes the big arrays in place (``_select``).
+"""
 
 from __future__ import annotations
 
+import orjson
+
 from .._base import Compressed, Context
+from ._lossless import minified, spans_of, table_form
+from ._parse import parse
+from ._select import select
+from ._table import decode, looks_like_table
 
 
 def compress_json(text: str, ctx: Context, *, ndjson: bool = False) -> Compressed | None:
     """Compress JSON or NDJSON ``text``; None when it does not parse (the text engine takes it)."""
-    raise NotImplementedError
+    value = parse(text, ndjson=ndjson)
+    if value is None and (ndjson or text.strip() != "null"):
+        return None
+    try:
+        spans = spans_of(value)
+        mini = minified(value, spans)
+    except (orjson.JSONEncodeError, RecursionError):  # nesting past what orjson serializes
+        return None
+    if ndjson:
+        assert isinstance(value, list)
+        mini_text = "\n".join(orjson.dumps(v).decode() for v in value)
+    else:
+        mini_text = mini.decode()
+    best, best_tokens, strategy = mini_text, ctx.count_tokens(mini_text), "json:minify"
+    table = table_form(value, spans, ctx.count_tokens)
+    if table is not None:
+        t = ctx.count_tokens(table)
+        if t < best_tokens:
+            best, best_tokens, strategy = table, t, "json:table"
+    if best_tokens <= ctx.max_tokens or not ctx.lossy:
+        return Compressed(best, strategy, (), is_json=strategy == "json:minify" and not ndjson)
+    chosen = select(value, spans, ctx, best_tokens, ndjson=ndjson)
+    if chosen is None:
+        return Compressed(best, strategy, (), is_json=strategy == "json:minify" and not ndjson)
+    return chosen
 
 
 def expand(text: str) -> object:
-    """The exact JSON value a lossless form stands for (minified JSON or the table form)."""
-    raise NotImplementedError
+    """The exact JSON value a lossless form stands for (minified JSON, the table form or NDJSON).
+
+    Raises ``ValueError`` when ``text`` is none of these.
+    """
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass
+    if looks_like_table(text):
+        return decode(text)
+    value = parse(text, ndjson=True)
+    if value is None:
+        raise ValueError("not JSON, NDJSON or the table form")
+    return value

@@ -1,0 +1,68 @@
+"""The two lossless forms, minified JSON and the table form, built from one serialization.
+
+The document is cut into *spans* (arrays reachable through objects, two items or more) and the rest
+(the skeleton). Each span's items are serialized once; the minified text, the table decision and
+later the lossy selection all reuse those bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+
+from ..._tokens import TokenCounter
+from ._parse import Path, assemble, object_arrays
+from ._table import render_table
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """One array of the document, its items serialized once."""
+
+    path: Path
+    items: list[object]
+    item_bytes: list[bytes]
+
+    @property
+    def payload(self) -> bytes:
+        """The array's canonical bytes (equal to ``orjson.dumps(items)``)."""
+        return b"[" + b",".join(self.item_bytes) + b"]"
+
+
+def spans_of(value: object) -> list[Span]:
+    """The document's spans, in document order, each item serialized exactly once."""
+    return [
+        Span(path, arr, [orjson.dumps(x) for x in arr]) for path, arr in object_arrays(value) if len(arr) >= 2
+    ]
+
+
+def minified(value: object, spans: list[Span]) -> bytes:
+    """``orjson.dumps(value)``, assembled from the spans' bytes."""
+    out = assemble(value, {s.path: s.payload for s in spans})
+    return orjson.dumps(value) if out is None else out
+
+
+def table_form(value: object, spans: list[Span], count_tokens: TokenCounter) -> str | None:
+    """The table form, when at least one array of records reads cheaper as a table; else None."""
+    blocks: list[str] = []
+    replacements: dict[Path, bytes] = {}
+    for span in spans:
+        if not all(type(r) is dict for r in span.items):
+            replacements[span.path] = span.payload
+            continue
+        label = str(len(blocks) + 1)
+        block = render_table(label, span.items)  # type: ignore[arg-type]
+        if block is not None and count_tokens(block) + 2 < count_tokens(span.payload.decode()):
+            blocks.append(block)
+            replacements[span.path] = f"@T{label}".encode()
+        else:
+            replacements[span.path] = span.payload
+    if not blocks:
+        return None
+    if spans[0].path == () and replacements[()] == b"@T1":
+        return blocks[0]
+    skeleton = assemble(value, replacements)
+    if skeleton is None:
+        return None
+    return skeleton.decode() + "\n" + "\n".join(blocks)

@@ -1,0 +1,113 @@
+"""Parsing once, finding the arrays worth a table or a crush, and serializing around them.
+
+Everything here walks iteratively with a depth bound: orjson accepts nesting 1,024 deep, far past
+Python's recursion limit, and a hostile payload must never raise RecursionError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import orjson
+
+Path = tuple[str, ...]
+
+MAX_OBJECT_DEPTH = 32
+"""Arrays nested deeper than this many object levels are treated as plain values."""
+
+
+def parse(text: str, *, ndjson: bool = False) -> object | None:
+    """The value of ``text``; for NDJSON, the list of its non-empty lines' values. None if it fails."""
+    try:
+        if not ndjson:
+            value: object = orjson.loads(text)
+            return value
+        return [orjson.loads(line) for line in text.split("\n") if line.strip()]
+    except (orjson.JSONDecodeError, UnicodeEncodeError, TypeError, ValueError):
+        return None
+
+
+def object_arrays(value: object, *, max_depth: int = MAX_OBJECT_DEPTH) -> list[tuple[Path, list[object]]]:
+    """Arrays reachable from ``value`` through objects only, with their key paths, in document order.
+
+    ``value`` itself is included (path ``()``) when it is an array; arrays inside arrays are not
+    (they are part of their enclosing array's items).
+    """
+    out: list[tuple[Path, list[object]]] = []
+    stack: list[tuple[Path, object]] = [((), value)]
+    while stack:
+        path, node = stack.pop()
+        if type(node) is list:
+            out.append((path, node))
+        elif type(node) is dict and len(path) < max_depth:
+            # Reversed so that popping visits keys in document order.
+            stack.extend(((*path, k), v) for k, v in reversed(node.items()) if type(v) in (dict, list))
+    return out
+
+
+def walk_object_arrays(value: object) -> Iterator[list[object]]:
+    """Just the arrays of ``object_arrays``, in document order."""
+    for _, arr in object_arrays(value):
+        yield arr
+
+
+def _sentinel(n: int) -> str:
+    return f"\x00headroom-span-{n}\x00"
+
+
+def assemble(value: object, replacements: dict[Path, bytes]) -> bytes | None:
+    """Compact JSON of ``value`` with the value at each path replaced by the given raw bytes.
+
+    Only the objects along the paths are rebuilt (shallow copies); everything else is serialized by
+    orjson in one call. None when the document holds one of the sentinels itself (never in practice:
+    the caller then serializes another way).
+    """
+    if not replacements:
+        return orjson.dumps(value)
+    if () in replacements:
+        return replacements[()]
+    marks = {path: _sentinel(i) for i, path in enumerate(replacements)}
+    rebuilt = rebuild_with_marks(value, marks)
+    text = orjson.dumps(rebuilt)
+    for path, mark in marks.items():
+        quoted = orjson.dumps(mark)
+        if text.count(quoted) != 1:
+            return None
+        text = text.replace(quoted, replacements[path], 1)
+    return text
+
+
+def rebuild_with_marks(value: object, marks: dict[Path, str]) -> object:
+    """Shallow copies of the objects on the marked paths, the marked values swapped for sentinels."""
+    # Group the paths into a trie, then copy top-down without recursion.
+    root: dict[str, object] = {}
+    for path, mark in marks.items():
+        node = root
+        for key in path[:-1]:
+            nxt = node.setdefault(key, {})
+            assert isinstance(nxt, dict)
+            node = nxt
+        node[path[-1]] = mark
+    assert isinstance(value, dict)
+    top = dict(value)
+    stack: list[tuple[dict[str, object], dict[str, object]]] = [(top, root)]
+    while stack:
+        copy, trie = stack.pop()
+        for key, sub in trie.items():
+            if isinstance(sub, str):
+                copy[key] = sub
+            else:
+                child = copy[key]
+                assert isinstance(child, dict) and isinstance(sub, dict)
+                child_copy = dict(child)
+                copy[key] = child_copy
+                stack.append((child_copy, sub))
+    return top
+
+
+def get_path(value: object, path: Path) -> object:
+    """The value at ``path`` (object keys only)."""
+    for key in path:
+        assert isinstance(value, dict)
+        value = value[key]
+    return value

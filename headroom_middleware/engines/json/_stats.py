@@ -1,0 +1,394 @@
+"""What makes an item of an array worth keeping, from statistics over all items of the same kind.
+
+Items are compared through their flattened scalar leaves (``State.Name``, ``alerts[].labels.severity``),
+a few levels deep. A *population* is every item found at the same place in the document (all
+``groups[].rules[]`` together), so a rule is rare among all rules, not among its group's three.
+
+Each item gets a tier, lower is more important:
+
+- 0 structural: first and last item of its array (set by the caller);
+- 1 error signals that discriminate (fire in a minority of items) and query matches;
+- 2 rare categorical values, rare presence or absence of a field, numeric outliers (median/MAD),
+  change points in numeric series, extremes of scalar arrays; first and last occurrence of errors
+  that are common;
+- 3 one representative per group of similar items (same categorical values), exact duplicates aside;
+- 4 ordinary.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+
+from .._signals import ERROR_WORDS_RE, EXIT_FIELDS, LEVEL_FIELDS, STATUS_FIELDS, field_signals
+
+ORDINARY = 4
+
+# Reason bits, for the marker's "kept:" note.
+FIRST_LAST, ERROR, QUERY, RARE, OUTLIER, CHANGE, REPRESENTATIVE, EXTREME = (1 << i for i in range(8))
+REASON_NAMES = (
+    (ERROR, "errors"),
+    (QUERY, "query matches"),
+    (RARE, "rare values"),
+    (OUTLIER, "outliers"),
+    (CHANGE, "change points"),
+    (EXTREME, "extremes"),
+    (REPRESENTATIVE, "representatives"),
+)
+
+LEAF_DEPTH = 5
+"""Object levels flattened below an item (list steps are free but capped in width)."""
+MAX_LEAVES = 400
+LIST_WIDTH = 32
+VALUE_KEY_CHARS = 120
+_STATUS_TOKEN_RE = re.compile(r"\S{1,40}")
+"""An error word in one short token (``failed``, ``CrashLoopBackOff``) is a status, not prose."""
+NAMED_SIGNALS = LEVEL_FIELDS | STATUS_FIELDS | EXIT_FIELDS
+
+Leaf = tuple[str, object]
+_Values = dict[str, dict[tuple[str, object], list[int]]]
+_Mark = Callable[[int, int, int], None]
+_Note = Callable[[int, float, int], None]
+# Identifiers are numbers without magnitude: no outliers or change points in them.
+_ID_NAME_RE = re.compile(r"(?:^|[._\-\]])(?:id|ids|uid|pid|number|num|index|idx)$|[a-z]Id$", re.I)
+
+
+def leaves(item: object) -> list[Leaf]:
+    """(path, scalar) pairs of ``item``, breadth-first, bounded in depth and count."""
+    out: list[Leaf] = []
+    if type(item) not in (dict, list):
+        return [("", item)]
+    frontier: list[tuple[str, object, int]] = [("", item, 0)]
+    while frontier and len(out) < MAX_LEAVES:
+        nxt: list[tuple[str, object, int]] = []
+        for path, node, depth in frontier:
+            if type(node) is dict:
+                if depth >= LEAF_DEPTH:
+                    continue
+                for k, v in node.items():
+                    p = f"{path}.{k}" if path else k
+                    if type(v) in (dict, list):
+                        nxt.append((p, v, depth + 1))
+                    else:
+                        out.append((p, v))
+            else:
+                assert isinstance(node, list)
+                p = f"{path}[]"
+                for v in node[:LIST_WIDTH]:
+                    if type(v) in (dict, list):
+                        nxt.append((p, v, depth))
+                    else:
+                        out.append((p, v))
+        frontier = nxt
+    return out[:MAX_LEAVES]
+
+
+def _value_key(value: object) -> tuple[str, object]:
+    """A hashable key telling 1, 1.0, True and "1" apart."""
+    if isinstance(value, str):
+        return ("s", value[:VALUE_KEY_CHARS])
+    return (type(value).__name__, value)
+
+
+def _last_name(path: str) -> str:
+    name = path.rsplit(".", 1)[-1]
+    return name[:-2] if name.endswith("[]") else name
+
+
+def _discriminative(count: int, n: int) -> bool:
+    return count <= max(2, n // 3)
+
+
+def _categorical_limit(n: int) -> int:
+    return max(4, int(math.sqrt(n)))
+
+
+def query_terms(query: str | None) -> list[bytes]:
+    """Lowercased terms of the query worth matching (3+ characters, not a stop word), in order."""
+    if not query:
+        return []
+    seen: dict[bytes, None] = {}
+    for term in re.findall(r"[\w][\w.\-:/@]*[\w]|\w{3,}", query.lower()):
+        if len(term) >= 3 and term not in _STOP:
+            seen.setdefault(term.encode(), None)
+    return list(seen)
+
+
+_STOP = frozenset(
+    [
+        "the",
+        "and",
+        "for",
+        "with",
+        "that",
+        "this",
+        "from",
+        "what",
+        "which",
+        "where",
+        "when",
+        "were",
+        "have",
+        "has",
+        "are",
+        "was",
+        "not",
+        "but",
+        "all",
+        "any",
+        "can",
+        "how",
+        "why",
+        "who",
+        "show",
+        "list",
+        "find",
+        "give",
+        "get",
+        "tell",
+        "about",
+        "into",
+        "out",
+        "its",
+        "our",
+        "your",
+        "their",
+        "them",
+        "they",
+    ]
+)
+
+
+def score(
+    items: list[object], item_bytes: list[bytes], terms: list[bytes]
+) -> tuple[list[int], list[int], dict[int, int], list[str], list[float]]:
+    """Per item of one population: tier and reasons; the group size of each representative; the
+    leaf paths a slim rendering may leave out (constant, or determined by an earlier field); and the
+    weight of each item's rarity, outliers and change points (ranks items within a tier)."""
+    n = len(items)
+    tier = [ORDINARY] * n
+    reasons = [0] * n
+
+    def mark(i: int, t: int, why: int) -> None:
+        if t < tier[i]:
+            tier[i] = t
+        reasons[i] |= why
+
+    # Query matches: on the serialized bytes, in C.
+    if terms:
+        for i, raw in enumerate(item_bytes):
+            low = raw.lower()
+            if any(t in low for t in terms):
+                mark(i, 1, QUERY)
+
+    flat = [leaves(x) for x in items]
+    values: dict[str, dict[tuple[str, object], list[int]]] = {}
+    present: dict[str, int] = {}
+    numbers: dict[str, list[tuple[int, float]]] = {}
+    errors: dict[str, list[int]] = {}
+    strong: dict[str, None] = {}
+    for i, lv in enumerate(flat):
+        seen_paths: dict[str, None] = {}
+        for path, v in lv:
+            by_value = values.setdefault(path, {})
+            idx = by_value.setdefault(_value_key(v), [])
+            if not idx or idx[-1] != i:
+                idx.append(i)
+            if path not in seen_paths:
+                seen_paths[path] = None
+                present[path] = present.get(path, 0) + 1
+            t = type(v)
+            if t is int or t is float:
+                numbers.setdefault(path, []).append((i, float(v)))  # type: ignore[arg-type]
+            if (t is str or t is int) and field_signals(_last_name(path), v):
+                e = errors.setdefault(path, [])
+                if not e or e[-1] != i:
+                    e.append(i)
+                if (
+                    t is int
+                    or _last_name(path).lower() in NAMED_SIGNALS
+                    or _STATUS_TOKEN_RE.fullmatch(str(v))
+                ):
+                    strong[path] = None
+
+    # Error signals: all of them when they discriminate, else first and last occurrence. A signal
+    # from a status/exit/level field or a short value is strong; error words inside long free text
+    # (descriptions, queries, commit messages) are weak and must be much rarer to count.
+    for path, idx in errors.items():
+        limit = max(3, n // 3) if path in strong else max(2, n // 25)
+        if len(idx) <= limit:
+            for i in idx:
+                mark(i, 1, ERROR)
+        else:
+            mark(idx[0], 3, ERROR)
+            mark(idx[-1], 3, ERROR)
+
+    # Rarity, outliers and change points add up to a weight: an item that differs in many fields (a
+    # running instance among terminated ones: other state, an IP, network interfaces…) outranks one
+    # that differs in one incidental field. Strong items get tier 2, the rest tier 3.
+    groups: dict[int, int] = {}
+    elide: list[str] = []
+    weight = [0.0] * n
+    if n >= 4:
+
+        def note(i: int, w: float, why: int) -> None:
+            weight[i] += w
+            reasons[i] |= why
+
+        _rare(n, values, present, note)
+        _outliers(numbers, values, n, note)
+        _change_points(numbers, n, note)
+        top = max(weight)
+        threshold = max(1.0, 0.25 * top)
+        for i, w in enumerate(weight):
+            if w >= threshold:
+                mark(i, 2, 0)
+            elif w > 0:
+                mark(i, 3, 0)
+        groups = _representatives(n, flat, values, present, tier, mark)
+        elide = _elidable(n, flat, values, present)
+    return tier, reasons, groups, elide, weight
+
+
+def _mark_occurrences(idx: list[int], n: int, note: _Note, why: int) -> None:
+    """All occurrences when they are few (three, or a tenth of the items), else the first and last."""
+    if len(idx) <= max(3, n // 10):
+        for i in idx:
+            note(i, 1.0, why)
+    else:
+        note(idx[0], 1.0, why)
+        note(idx[-1], 1.0, why)
+
+
+def _rare(n: int, values: _Values, present: dict[str, int], note: _Note) -> None:
+    limit = _categorical_limit(n)
+    for path, by_value in values.items():
+        count = present[path]
+        if count * 4 <= n:  # a field few items have: having it is rare
+            holders = sorted({i for idx in by_value.values() for i in idx})
+            _mark_occurrences(holders, n, note, RARE)
+            continue
+        if len(by_value) > limit or (len(by_value) < 2 and count == n):
+            continue
+        biggest = max(len(idx) for idx in by_value.values())
+        for idx in by_value.values():
+            if len(idx) * 4 <= n and len(idx) < biggest:
+                _mark_occurrences(idx, n, note, RARE)
+        if count < n and (n - count) * 4 <= n:  # most items have it: lacking it is rare
+            has = bytearray(n)
+            for idx in by_value.values():
+                for i in idx:
+                    has[i] = 1
+            _mark_occurrences([i for i in range(n) if not has[i]], n, note, RARE)
+
+
+def _outliers(numbers: dict[str, list[tuple[int, float]]], values: _Values, n: int, note: _Note) -> None:
+    limit = _categorical_limit(n)
+    for path, pts in numbers.items():
+        if len(pts) < 5 or len(values[path]) <= limit or _ID_NAME_RE.search(path):
+            continue  # few distinct values: rarity covers them
+        xs = sorted(x for _, x in pts)
+        med = xs[len(xs) // 2]
+        mad = sorted(abs(x - med) for x in xs)[len(xs) // 2]
+        if mad == 0 or not math.isfinite(mad):
+            continue
+        scored = sorted(((abs(x - med) / (1.4826 * mad), i) for i, x in pts), key=lambda p: (-p[0], p[1]))
+        for z, i in scored[:5]:
+            if z > 3.5:
+                note(i, 2.0, OUTLIER)
+
+
+def _change_points(numbers: dict[str, list[tuple[int, float]]], n: int, note: _Note) -> None:
+    """The strongest mean shift of each numeric series, when it is clear (both sides >= 3 points)."""
+    for path, pts in numbers.items():
+        m = len(pts)
+        if m < 8 or m * 10 < n * 8 or _ID_NAME_RE.search(path):
+            continue
+        xs = [x for _, x in pts]
+        if not all(math.isfinite(x) for x in xs):
+            continue
+        total = sum(xs)
+        total_sq = sum(x * x for x in xs)
+        best, best_k = 0.0, -1
+        left = left_sq = 0.0
+        for k in range(1, m):
+            left += xs[k - 1]
+            left_sq += xs[k - 1] ** 2
+            if k < 3 or m - k < 3:
+                continue
+            mean_l, mean_r = left / k, (total - left) / (m - k)
+            ss = (left_sq - k * mean_l**2) + (total_sq - left_sq - (m - k) * mean_r**2)
+            sd = math.sqrt(max(ss, 0.0) / (m - 2))
+            diff = abs(mean_l - mean_r)
+            stat = diff / sd * math.sqrt(k * (m - k) / m) if sd > 0 else (math.inf if diff > 0 else 0.0)
+            if stat > best:
+                best, best_k = stat, k
+        if best_k > 0 and best > 6.0:
+            note(pts[best_k - 1][0], 2.0, CHANGE)
+            note(pts[best_k][0], 2.0, CHANGE)
+
+
+def _representatives(
+    n: int, flat: list[list[Leaf]], values: _Values, present: dict[str, int], tier: list[int], mark: _Mark
+) -> dict[int, int]:
+    """First item of each group sharing the same low-cardinality values, unless the group has a kept item.
+
+    Returns representative index -> size of its group.
+    """
+    limit = min(_categorical_limit(n), 6)
+    keys = [p for p, by in values.items() if 2 <= len(by) <= limit and present[p] * 2 >= n]
+    if not keys:
+        return {}
+    wanted = dict.fromkeys(keys)
+    groups: dict[tuple[object, ...], list[int]] = {}
+    for i, lv in enumerate(flat):
+        sig = dict.fromkeys(keys)
+        for path, v in lv:
+            if path in wanted and sig[path] is None:
+                sig[path] = _value_key(v)
+        groups.setdefault(tuple(sig.values()), []).append(i)
+    sizes: dict[int, int] = {}
+    for idx in groups.values():
+        if len(idx) > 1 and all(tier[i] > 2 for i in idx):
+            mark(idx[0], 3, REPRESENTATIVE)
+            sizes[idx[0]] = len(idx)
+    return sizes
+
+
+def _elidable(n: int, flat: list[list[Leaf]], values: _Values, present: dict[str, int]) -> list[str]:
+    """Object-only leaf paths that every item has and that add nothing once one item was shown:
+    constant values, or values that follow from an earlier field (same grouping of the items, like
+    ``author.url`` follows ``author.login``). All-distinct fields (ids) never count as redundant."""
+    out: list[str] = []
+    seen: dict[tuple[int, ...], str] = {}
+    for path, by_value in values.items():
+        if present[path] != n or "[]" in path or not path:
+            continue
+        if len(by_value) == 1:
+            if len(next(iter(by_value.values()))) == n:
+                out.append(path)
+            continue
+        if len(by_value) >= n:
+            continue
+        label = [0] * n
+        ok = True
+        for k, idx in enumerate(by_value.values()):
+            for i in idx:
+                if label[i]:
+                    ok = False  # several values in one item (cannot happen without []): skip
+                label[i] = k + 1
+        if not ok:
+            continue
+        # Canonical labels: number the groups by first appearance.
+        relabel: dict[int, int] = {}
+        canon = tuple(relabel.setdefault(x, len(relabel)) for x in label)
+        if canon in seen:
+            out.append(path)
+        else:
+            seen[canon] = path
+    return out
+
+
+def error_words(text: str) -> bool:
+    return ERROR_WORDS_RE.search(text) is not None
