@@ -49,7 +49,8 @@ def _records(n: int, **extra: Any) -> list[dict[str, Any]]:
 
 
 def test_invalid_json_goes_to_text_engine() -> None:
-    text = json.dumps(_records(400))[:-30] + ', {"id": oops'  # truncated mid-record
+    # Pretty-printed (many lines, so a line engine can drop some), then cut off mid-record.
+    text = json.dumps(_records(400), indent=2)[:-30] + ',\n  {"id": oops'
     r, store = _crush(text)
     _assert_sensible(r, store, text)
     assert r.keys, "an over-budget text must be compressed"
@@ -58,9 +59,8 @@ def test_invalid_json_goes_to_text_engine() -> None:
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
 def test_nan_and_infinity(literal: str) -> None:
-    records = _records(300)
-    body = json.dumps(records)
-    text = body[:-1] + f', {{"id": 300, "latency": {literal}}}]'
+    body = json.dumps(_records(300), indent=2)
+    text = body[:-2] + f',\n  {{"id": 300, "latency": {literal}}}\n]'
     r, store = _crush(text)
     _assert_sensible(r, store, text)
     recovered = r.text + "".join(hm.retrieve(store, k) or "" for k in r.keys)
