@@ -1,7 +1,7 @@
 """A LangChain agent whose big tool results are compressed by HeadroomMiddleware.
 
 Offline by default: a scripted tool-calling model asks for the EC2 inventory (a real ~70 KB
-DescribeInstances payload), reads the compressed result, then fetches the stopped instances back
+DescribeInstances payload), reads the compressed result, then fetches the terminated instances back
 through ``headroom_retrieve`` with a query. With a real model:
 
     python examples/langchain_agent.py --model openai:gpt-4o-mini   # langchain-openai + OPENAI_API_KEY
@@ -30,7 +30,7 @@ from headroom_middleware import RETRIEVE_TOOL_NAME, estimate_tokens
 from headroom_middleware._markers import marker_keys
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
-QUESTION = "Which EC2 instances in eu-west-1 are stopped? Give their instance ids."
+QUESTION = "Which EC2 instances were terminated, and why? Give their instance ids."
 
 
 @tool
@@ -40,19 +40,19 @@ def describe_instances(region: str) -> str:
 
 
 def _offline_model() -> ScriptedChatModel:
-    def fetch_stopped(messages: list[BaseMessage]) -> AIMessage:
+    def fetch_terminated(messages: list[BaseMessage]) -> AIMessage:
         # Read the key from the marker in the compressed result, as a real model does.
         for m in messages:
             if isinstance(m, ToolMessage) and isinstance(m.content, str) and marker_keys(m.content):
                 key = marker_keys(m.content)[0]
-                return call(RETRIEVE_TOOL_NAME, {"key": key, "query": "stopped"}, "call_2")
+                return call(RETRIEVE_TOOL_NAME, {"key": key, "query": "terminated"}, "call_2")
         return AIMessage("The inventory came back whole; nothing to fetch.")
 
     return ScriptedChatModel(
         script=[
             call("describe_instances", {"region": "eu-west-1"}, "call_1"),
-            fetch_stopped,
-            AIMessage("(offline scripted model) The stopped instances are listed in the retrieved records."),
+            fetch_terminated,
+            AIMessage("(offline scripted model) The terminated instances are in the retrieved records."),
         ]
     )
 
@@ -82,6 +82,9 @@ def _show(messages: list[Any]) -> None:
                 else "as returned by the tool"
             )
             print(f"  tool {m.name:<20} ~{size:>6,} tokens  ({note})")
+            if m.name == RETRIEVE_TOOL_NAME and isinstance(m.content, str):
+                more = " …" if len(m.content) > 400 else ""
+                print("    " + m.content[:400].replace("\n", "\n    ") + more)
         elif isinstance(m, AIMessage) and m.tool_calls:
             for tc in m.tool_calls:
                 print(f"  model calls {tc['name']}({tc['args']})")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from typing import Annotated, Any
 
@@ -374,3 +375,49 @@ def test_wrapped_tools_and_middleware_share_one_store(payload: str) -> None:
     # The wrapper compressed it; the middleware saw the marker and left it alone (never twice).
     assert compressed.response_metadata["headroom"]["keys"] and mw.counter.snapshot()["results"] == 0
     assert retrieved.content == hm.retrieve(store, compressed.response_metadata["headroom"]["keys"][0])
+
+
+def test_run_savings_count_only_this_run(payload: str) -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    model = ScriptedChatModel(
+        script=[
+            call("get_instances", {"region": "x"}, "c1"),
+            AIMessage("first answer"),
+            call("ping", {"host": "db1"}, "c2"),
+            AIMessage("second answer"),
+        ]
+    )
+    mw = HeadroomMiddleware()
+    agent = create_agent(
+        model, tools=[_instances_tool(payload), _ping_tool()], middleware=[mw], checkpointer=InMemorySaver()
+    )
+    thread = {"configurable": {"thread_id": "t1"}}
+    first = agent.invoke({"messages": [HumanMessage("list")]}, thread)
+    second = agent.invoke({"messages": [HumanMessage("now ping db1")]}, thread)
+    assert first["headroom"]["results"] == 1
+    # The thread's history still holds the first run's compressed result; the second run compressed nothing.
+    assert _tool_messages(second["messages"], "get_instances")
+    assert second["headroom"]["results"] == 0 and second["headroom"]["keys"] == []
+    assert mw.counter.snapshot()["results"] == 1
+
+
+def test_pii_redaction_also_covers_retrieved_originals(payload: str) -> None:
+    from langchain.agents.middleware import PIIMiddleware
+
+    store = hm.MemoryStore()
+    pii = PIIMiddleware("ip", strategy="redact", apply_to_tool_results=True)
+    model = ScriptedChatModel(
+        script=[call("get_instances", {"region": "x"}, "c1"), _retrieve_step(), AIMessage("done")]
+    )
+    agent = create_agent(model, tools=[_instances_tool(payload)], middleware=[HeadroomMiddleware(store), pii])
+    result = agent.invoke({"messages": [HumanMessage("list")]})
+    tool_msgs = [m for m in result["messages"] if isinstance(m, ToolMessage)]
+    assert [m.name for m in tool_msgs] == ["get_instances", RETRIEVE]
+    # PII redaction runs on the history before each model call: the compressed result and the retrieved
+    # original are both redacted there, and the marker survives. The store keeps the unredacted original.
+    ipv4 = re.compile(r"\b10\.\d{1,3}\.\d{1,3}\.\d{1,3}\b")
+    assert not any(ipv4.search(m.content) for m in tool_msgs)
+    assert hm.carries_marker(tool_msgs[0].content)
+    key = marker_keys(tool_msgs[0].content)[0]
+    assert ipv4.search(hm.retrieve(store, key) or "")
