@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .._base import Compressed, Context
+from . import diff, search, table
 from .generic import compress_generic
 
 LooksLike = Callable[[str], bool]
@@ -17,6 +18,9 @@ Engine = Callable[[str, Context], Compressed]
 
 TEXT_KINDS: list[tuple[str, LooksLike, Engine]] = [
     # (kind, looks_like, compress) — engines register here, most specific first.
+    ("diff", diff.looks_like, diff.compress),
+    ("search", search.looks_like, search.compress),
+    ("table", table.looks_like, table.compress),
 ]
 
 

@@ -1,0 +1,86 @@
+"""Fitting a selection of lines into the token budget, shared by the search, diff and table engines.
+
+Each engine orders its possible outputs from richest (level 0) to poorest (level ``levels``), e.g. all
+matches, then fewer matches per file, then fewer files. ``fit_levels`` finds the richest level whose
+rendering fits ``ctx.max_tokens`` by counting rendered candidates only (never the input), and
+``render_selection`` writes kept lines with gap markers where the engine says something worth naming was
+left out. Markers come from ``_markers`` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from ... import _markers
+from .._base import Context
+
+GapDescriber = Callable[[int, int], "tuple[int, str] | None"]
+"""``describe(start, end)`` for the dropped lines ``start..end-1``: ``(count, unit)`` for a gap marker
+(``[… count unit omitted …]``), or None to leave the gap unmarked (e.g. only context lines)."""
+
+
+def within_budget(text: str, ctx: Context) -> bool:
+    """True when ``text`` fits ``ctx.max_tokens``; a prefix decides first, since big inputs are common.
+
+    A prefix never counts more tokens than the whole, so a prefix over budget settles it without
+    counting megabytes.
+    """
+    prefix_chars = 16 * ctx.max_tokens
+    if len(text) > prefix_chars and ctx.count_tokens(text[:prefix_chars]) > ctx.max_tokens:
+        return False
+    return ctx.count_tokens(text) <= ctx.max_tokens
+
+
+def fit_levels(
+    at_level: Callable[[int], list[int]], levels: int, render: Callable[[list[int]], str], ctx: Context
+) -> str:
+    """The richest level (lowest ``t`` in ``0..levels``) whose rendering fits the budget.
+
+    Levels shrink as ``t`` grows. Big inputs fit only near the poor end, so the search gallops up from
+    there (1, 2, 4… levels richer) and then bisects: every candidate rendered is at most about twice the
+    size of the answer, never the whole input. When even the poorest level does not fit, only the full
+    marker is shown.
+    """
+
+    def fits(t: int) -> str | None:
+        out = render(at_level(t))
+        return out if ctx.count_tokens(out) <= ctx.max_tokens else None
+
+    best = fits(levels)
+    if best is None:
+        return render([])
+    good, bad, step = levels, -1, 1
+    while good > 0:
+        t = max(good - step, 0)
+        out = fits(t)
+        if out is None:
+            bad = t
+            break
+        good, best, step = t, out, step * 2
+    while good - bad > 1:
+        t = (good + bad) // 2
+        out = fits(t)
+        if out is None:
+            bad = t
+        else:
+            good, best = t, out
+    return best
+
+
+def render_selection(
+    lines: Sequence[str],
+    kept: Sequence[int],
+    describe: GapDescriber,
+    marker: str,
+) -> str:
+    """Kept lines in order, a gap marker where matches were left out, the full marker last."""
+    out: list[str] = []
+    prev = 0
+    for i in [*kept, len(lines)]:
+        if i > prev and (gap := describe(prev, i)) is not None:
+            out.append(_markers.gap(*gap))
+        if i < len(lines):
+            out.append(lines[i])
+        prev = i + 1
+    out.append(marker)
+    return "\n".join(out)

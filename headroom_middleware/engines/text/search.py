@@ -1,0 +1,207 @@
+"""The search-results engine: ``grep -rn`` and ripgrep output (with or without context lines).
+
+Lines are read as matches (``path:12:text``), context (``path-12-text`` from ``-A/-B/-C``), ``--``
+separators, or, for ``rg --heading``, a path line followed by ``12:text`` / ``12-text`` lines. Over
+budget the engine drops context lines first, then cuts files with many matches to their first few
+matches plus a count, then leaves out whole files from the end (with a count). Lines holding a rare term
+of the user's query are always kept. Kept lines are never edited, so paths and line numbers stay exact.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections.abc import Sequence
+from itertools import accumulate, pairwise
+
+from ... import _markers
+from ...ccr._keys import make_key
+from .._base import Compressed, Context
+from ._search_budget import fit_levels, render_selection, within_budget
+from ._search_terms import line_starts, query_lines
+from .generic import compress_generic
+
+MATCH, CONTEXT, SEPARATOR, PATH, OTHER = range(5)
+
+# A path has no whitespace and no colon; grep and rg print ``path:line:`` for a match.
+_MATCH_RE = re.compile(r"([^\s:]+):(\d+):")
+_CONTEXT_RE = re.compile(r"([^\s:]+?)-(\d+)-")
+_AT_MATCH_RE = re.compile(r":\d+:")
+_AT_CONTEXT_RE = re.compile(r"-\d+-")
+# ``rg --heading``: the path on its own line, then ``12:text`` (match) or ``12-text`` (context).
+_NUMBERED_RE = re.compile(r"\d+([:-])")
+# Compiler diagnostics look like grep hits (``a.c:12:5: warning: ...``); they belong to other engines.
+_DIAGNOSTIC_RE = re.compile(r"[^\s:]+:\d+:(?:\d+:)? (?:fatal )?(?:error|warning|note|hint)\b")
+_TIMESTAMP_RE = re.compile(r"\d{4}-\d\d-\d\d|\d\d:\d\d")
+# A "path" ending in an hour (``…T19`` before ``:33:00``) is a timestamp, and commas mean CSV.
+_TIME_TAIL_RE = re.compile(r"(?:^|[T\s])\d{1,2}$")
+_PATHISH_RE = re.compile(r"[^\s:,]*[A-Za-z_][^\s:,]*")
+
+_SAMPLE_LINES = 60
+
+
+def _is_match_line(line: str) -> bool:
+    m = _MATCH_RE.match(line)
+    return (
+        m is not None
+        and _TIMESTAMP_RE.match(m.group(1)) is None
+        and _PATHISH_RE.fullmatch(m.group(1)) is not None
+        and _TIME_TAIL_RE.search(m.group(1)) is None
+    )
+
+
+def _is_context_line(line: str) -> bool:
+    return line == "--" or _CONTEXT_RE.match(line) is not None
+
+
+def _heading_mode(lines: Sequence[str]) -> bool:
+    """True for ``rg --heading`` output: most non-blank lines start with a bare line number."""
+    sample = [line for line in lines[:_SAMPLE_LINES] if line.strip() and line != "--"]
+    if len(sample) < 3:
+        return False
+    numbered = sum(1 for line in sample if _NUMBERED_RE.match(line))
+    paths = len(sample) - numbered
+    return numbered >= 0.6 * len(sample) and paths >= 1 and _PATHISH_RE.match(sample[0]) is not None
+
+
+def looks_like(head: str) -> bool:
+    """True when the first few KB read as grep/ripgrep results (not JSON, logs or compiler output)."""
+    if head.lstrip()[:1] in ("{", "["):
+        return False
+    lines = head.split("\n")[:_SAMPLE_LINES]
+    if len(lines) > 1 and len(head) >= 4096:
+        lines.pop()  # the last line of the peek may be cut short
+    if _heading_mode(lines):
+        return not _NUMBERED_RE.match(lines[0])
+    sample = [line for line in lines if line.strip()]
+    if len(sample) < 3:
+        return False
+    matches = [line for line in sample if _is_match_line(line)]
+    if len(matches) < 2:
+        return False
+    context = sum(1 for line in sample if _is_context_line(line))
+    if len(matches) + context < 0.7 * len(sample):
+        return False
+    diagnostics = sum(1 for line in matches if _DIAGNOSTIC_RE.match(line))
+    return diagnostics <= 0.2 * len(matches)
+
+
+def _classify(lines: Sequence[str], heading: bool) -> tuple[bytearray, list[int], list[str]]:
+    """Kind of each line, the file id each line belongs to, and the file paths in order of appearance."""
+    n = len(lines)
+    kinds = bytearray(n)
+    file_of = [0] * n
+    paths: list[str] = []
+    ids: dict[str, int] = {}
+    cur = ""
+    cur_id = -1
+    for i, line in enumerate(lines):
+        if not line.strip() or line == "--":
+            kinds[i] = SEPARATOR
+        elif heading:
+            m = _NUMBERED_RE.match(line)
+            if m is not None:
+                kinds[i] = MATCH if m.group(1) == ":" else CONTEXT
+            else:
+                kinds[i] = PATH
+                cur_id = ids.setdefault(line, len(ids))
+                if cur_id == len(paths):
+                    paths.append(line)
+        elif cur and line.startswith(cur) and _AT_MATCH_RE.match(line, len(cur)):
+            kinds[i] = MATCH
+        elif cur and line.startswith(cur) and _AT_CONTEXT_RE.match(line, len(cur)):
+            kinds[i] = CONTEXT
+        else:
+            m = _MATCH_RE.match(line)
+            if m is not None:
+                kinds[i] = MATCH
+                cur = m.group(1)
+                cur_id = ids.setdefault(cur, len(ids))
+                if cur_id == len(paths):
+                    paths.append(cur)
+            elif _CONTEXT_RE.match(line):
+                kinds[i] = CONTEXT  # its path is uncertain ("a-1-b.py-3-"): do not make it current
+            else:
+                kinds[i] = OTHER
+        file_of[i] = cur_id
+    return kinds, file_of, paths
+
+
+def compress(text: str, ctx: Context) -> Compressed:
+    """Within budget, or when nothing may be dropped, pass through; over it, keep matches by file."""
+    if not ctx.lossy or within_budget(text, ctx):
+        return Compressed(text, "passthrough")
+    lines = text.split("\n")
+    n = len(lines)
+    kinds, file_of, paths = _classify(lines, _heading_mode(lines))
+    if MATCH not in kinds:
+        return compress_generic(text, ctx)  # not search output after all
+    too_long = max(200, ctx.max_tokens)  # chars: one line this long would crowd out everything else
+
+    per_file: list[list[int]] = [[] for _ in paths]
+    path_line: list[int] = [-1] * len(paths)
+    always: list[int] = []  # unparsed lines (``Binary file x matches``, rg's summary) stay in view
+    match_lines: list[int] = []
+    for i, kind in enumerate(kinds):
+        if kind == MATCH:
+            match_lines.append(i)
+            if file_of[i] >= 0 and len(lines[i]) <= too_long:
+                per_file[file_of[i]].append(i)
+        elif kind == PATH and path_line[file_of[i]] < 0:
+            path_line[file_of[i]] = i
+        elif kind == OTHER and len(lines[i]) <= too_long:
+            always.append(i)
+    asked = [i for i in query_lines(ctx.query, text, line_starts(lines)) if len(lines[i]) <= too_long]
+    file_start = [path_line[f] if path_line[f] >= 0 else (per_file[f] or [n])[0] for f in range(len(paths))]
+    # Distinct files among dropped matches in O(1): files are contiguous in grep/rg output, so count
+    # the places where the file changes from one match to the next.
+    match_files = [file_of[i] for i in match_lines]
+    file_changes = [0, *accumulate(int(a != b) for a, b in pairwise(match_files))]
+
+    def describe(start: int, end: int) -> tuple[int, str] | None:
+        first = bisect_left(match_lines, start)
+        last = bisect_left(match_lines, end)
+        dropped = last - first
+        if dropped == 0:
+            return None  # only context lines and separators: the full marker says they were dropped
+        noun = "match" if dropped == 1 else "matches"
+        files = 1 + file_changes[last - 1] - file_changes[first]
+        if files == 1:
+            where = paths[match_files[first]] if match_files[first] >= 0 else "unnamed files"
+            return dropped, f"{noun} in {where}"
+        return dropped, f"{noun} in {files:,} files"
+
+    def select(per_file_cap: int, files_shown: int) -> list[int]:
+        cut = file_start[files_shown] if files_shown < len(paths) else n
+        kept = [i for i in always if i < cut]
+        kept += asked
+        for f in range(files_shown):
+            kept += per_file[f][:per_file_cap]
+            if path_line[f] >= 0:
+                kept.append(path_line[f])
+        return sorted(set(kept))
+
+    payload = text.encode("utf-8", "surrogatepass")
+    key = make_key(payload)
+    has_context = CONTEXT in kinds
+
+    def render(kept: list[int]) -> str:
+        shown = [i for i in kept if kinds[i] == MATCH]
+        files = len({file_of[i] for i in shown})
+        note = f"{len(shown):,} of {len(match_lines):,} matches in {files:,} of {len(paths):,} files"
+        if has_context:
+            note += "; context lines dropped"
+        if asked:
+            note += f"; {len(asked):,} lines match the query"
+        return render_selection(lines, kept, describe, _markers.omitted(n - len(kept), n, "lines", key, note))
+
+    widest = max(map(len, per_file), default=0)
+    levels = widest + len(paths)  # level t: cap = widest - t while t < widest, then fewer files
+
+    def at_level(t: int) -> list[int]:
+        if t < widest:
+            return select(widest - t, len(paths))
+        return select(1, len(paths) - (t - widest))
+
+    text_out = fit_levels(at_level, levels, render, ctx)
+    return Compressed(text_out, "search:files", ((key, payload),))
