@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._markers import RETRIEVE_TOOL_NAME
-from ._conversation import Scan, Slot, has_text
+from ._conversation import Scan, Slot, has_text, is_mapping
 
 
 def scan(messages: Sequence[Any]) -> Scan:
@@ -19,7 +19,7 @@ def scan(messages: Sequence[Any]) -> Scan:
     out = Scan("anthropic")
     last_user = -1
     for i, m in enumerate(messages):
-        if not isinstance(m, Mapping):
+        if not is_mapping(m):
             continue
         role = m.get("role")
         content = m.get("content")
@@ -35,7 +35,7 @@ def scan(messages: Sequence[Any]) -> Scan:
         if not isinstance(content, list):
             continue
         for j, block in enumerate(content):
-            if not isinstance(block, Mapping) or block.get("type") != "tool_result":
+            if not is_mapping(block) or block.get("type") != "tool_result":
                 continue
             call_id = block.get("tool_use_id")
             call_id = call_id if isinstance(call_id, str) else None
@@ -44,7 +44,7 @@ def scan(messages: Sequence[Any]) -> Scan:
                 out.slots.append(Slot(i, (j,), inner, call_id, None, last_user))
             elif isinstance(inner, list):
                 for k, part in enumerate(inner):
-                    if isinstance(part, Mapping) and part.get("type") == "text":
+                    if is_mapping(part) and part.get("type") == "text":
                         text = part.get("text")
                         if isinstance(text, str):
                             out.slots.append(Slot(i, (j, k), text, call_id, None, last_user))
@@ -53,7 +53,7 @@ def scan(messages: Sequence[Any]) -> Scan:
 
 def _read_calls(content: list[Any], out: Scan) -> None:
     for block in content:
-        if isinstance(block, Mapping) and block.get("type") == "tool_use":
+        if is_mapping(block) and block.get("type") == "tool_use":
             name = block.get("name")
             if isinstance(name, str):
                 if isinstance(block.get("id"), str):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 Format = Literal["openai", "anthropic"]
 Message = Mapping[str, Any]
@@ -51,10 +51,15 @@ class Scan:
         return slot.name
 
 
+def is_mapping(value: object) -> TypeGuard[Mapping[str, Any]]:
+    """``isinstance(value, Mapping)`` with a fast path for plain dicts (ABC checks cost ~0.3 us)."""
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def detect_format(messages: Sequence[Any], tools: Sequence[Any] | None = None) -> Format:
     """``anthropic`` when tool_use/tool_result blocks or Anthropic-style tools appear, else ``openai``."""
     for m in messages:
-        if not isinstance(m, Mapping):
+        if not is_mapping(m):
             continue
         role = m.get("role")
         if role == "tool" or role == "function" or m.get("tool_calls") or m.get("function_call"):
@@ -62,11 +67,11 @@ def detect_format(messages: Sequence[Any], tools: Sequence[Any] | None = None) -
         content = m.get("content")
         if isinstance(content, list):
             for block in content:
-                if isinstance(block, Mapping) and block.get("type") in ("tool_result", "tool_use"):
+                if is_mapping(block) and block.get("type") in ("tool_result", "tool_use"):
                     return "anthropic"
     if tools:
         for t in tools:
-            if isinstance(t, Mapping):
+            if is_mapping(t):
                 if "input_schema" in t:
                     return "anthropic"
                 if t.get("type") == "function":
@@ -82,7 +87,7 @@ def text_of_parts(content: object) -> str:
         texts = [
             b["text"]
             for b in content
-            if isinstance(b, Mapping) and b.get("type") == "text" and isinstance(b.get("text"), str)
+            if is_mapping(b) and b.get("type") == "text" and isinstance(b.get("text"), str)
         ]
         return "\n".join(texts)
     return ""
@@ -91,13 +96,10 @@ def text_of_parts(content: object) -> str:
 def has_text(content: object) -> bool:
     """True when the content holds some text (a user message that asks something)."""
     if isinstance(content, str):
-        return bool(content.strip())
+        return bool(content) and not content.isspace()
     if isinstance(content, list):
         return any(
-            isinstance(b, Mapping)
-            and b.get("type") == "text"
-            and isinstance(b.get("text"), str)
-            and b["text"]
+            is_mapping(b) and b.get("type") == "text" and isinstance(b.get("text"), str) and b["text"]
             for b in content
         )
     return False
@@ -107,10 +109,10 @@ def tool_names(tools: Sequence[Any] | None) -> list[str]:
     """Names of the tools in a tool list, in either format (OpenAI ``function.name`` or ``name``)."""
     names: list[str] = []
     for t in tools or ():
-        if not isinstance(t, Mapping):
+        if not is_mapping(t):
             continue
         fn = t.get("function")
-        if isinstance(fn, Mapping) and isinstance(fn.get("name"), str):
+        if is_mapping(fn) and isinstance(fn.get("name"), str):
             names.append(fn["name"])
         elif isinstance(t.get("name"), str):
             names.append(t["name"])

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._markers import RETRIEVE_TOOL_NAME
-from ._conversation import Scan, Slot, has_text
+from ._conversation import Scan, Slot, has_text, is_mapping
 
 
 def scan(messages: Sequence[Any]) -> Scan:
@@ -20,7 +20,7 @@ def scan(messages: Sequence[Any]) -> Scan:
     out = Scan("openai")
     last_user = -1
     for i, m in enumerate(messages):
-        if not isinstance(m, Mapping):
+        if not is_mapping(m):
             continue
         role = m.get("role")
         if role == "user":
@@ -38,7 +38,7 @@ def scan(messages: Sequence[Any]) -> Scan:
                 out.slots.append(Slot(i, (), content, call_id, name, last_user))
             elif isinstance(content, list):
                 for j, part in enumerate(content):
-                    if isinstance(part, Mapping) and part.get("type") == "text":
+                    if is_mapping(part) and part.get("type") == "text":
                         text = part.get("text")
                         if isinstance(text, str):
                             out.slots.append(Slot(i, (j,), text, call_id, name, last_user))
@@ -49,17 +49,17 @@ def _read_calls(message: Mapping[str, Any], out: Scan) -> None:
     calls = message.get("tool_calls")
     if isinstance(calls, list):
         for call in calls:
-            if not isinstance(call, Mapping):
+            if not is_mapping(call):
                 continue
             fn = call.get("function")
-            name = fn.get("name") if isinstance(fn, Mapping) else None
+            name = fn.get("name") if is_mapping(fn) else None
             if isinstance(name, str):
                 if isinstance(call.get("id"), str):
                     out.call_names[call["id"]] = name
                 if name == RETRIEVE_TOOL_NAME:
                     out.retrieve_called = True
     legacy = message.get("function_call")
-    if isinstance(legacy, Mapping) and legacy.get("name") == RETRIEVE_TOOL_NAME:
+    if is_mapping(legacy) and legacy.get("name") == RETRIEVE_TOOL_NAME:
         out.retrieve_called = True
 
 

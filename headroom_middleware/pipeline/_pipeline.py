@@ -53,8 +53,10 @@ Tools = Sequence[Any] | None
 ESTIMATOR_TOKENS_PER_CHAR = 2.2
 TOKENIZER_TOKENS_PER_CHAR = 4.0
 # Up to this many characters of candidate text are checked (counted, hashed) on the event loop:
-# well under a millisecond. Beyond it, even the checks run off the loop.
+# well under a millisecond with the estimator. Beyond it, even the checks run off the loop. A custom
+# tokenizer (e.g. tiktoken, ~1 ms per 10 KB) gets a far smaller allowance.
 INLINE_CHECK_CHARS = 256_000
+INLINE_CHECK_CHARS_TOKENIZER = 8_000
 
 _FORMATS = {"openai": _openai, "anthropic": _anthropic}
 
@@ -103,6 +105,9 @@ class Pipeline:
             ESTIMATOR_TOKENS_PER_CHAR if self.config.count_tokens is None else TOKENIZER_TOKENS_PER_CHAR
         )
         self._max_quiet_chars = int(self.config.min_tokens / per_char)
+        self._inline_check_chars = (
+            INLINE_CHECK_CHARS if self.config.count_tokens is None else INLINE_CHECK_CHARS_TOKENIZER
+        )
         self._memo = Memo(self.config.memo_size)
         self._threads = LazyPool("thread", self.config.workers if self.config.executor == "thread" else 1)
         self._processes: LazyPool | None = None
@@ -147,7 +152,7 @@ class Pipeline:
             return self._assemble(messages, tools, scan, _Work([], []), t0)
         if self.config.executor == "inline":
             return self.compress(messages, tools, query=query)
-        if sum(len(s.text) for s in large) <= INLINE_CHECK_CHARS:
+        if sum(len(s.text) for s in large) <= self._inline_check_chars:
             work = self._check(messages, scan, large, query)
             if work.todo:
                 await self._run_async(work)
