@@ -330,3 +330,41 @@ def test_logs_never_hold_the_payload(caplog: pytest.LogCaptureFixture) -> None:
     assert any(r.levelno == logging.INFO for r in caplog.records)
     assert any("tool_1" in m for m in messages)
     assert all("served in" not in m and "connection refused" not in m for m in messages)
+
+
+# -- config and exports ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"executor": "fibers"},
+        {"min_tokens": -1},
+        {"max_tokens": 0},
+        {"workers": 0},
+        {"memo_size": -5},
+        {"count_tokens": "tiktoken"},
+    ],
+)
+def test_bad_config_is_refused_at_construction(bad: dict[str, Any]) -> None:
+    with pytest.raises((ValueError, TypeError)):
+        hm.Config(**bad)
+
+
+def test_public_names() -> None:
+    from headroom_middleware.pipeline import MessageReport
+
+    assert {"Pipeline", "Config", "Report"} <= set(hm.__all__)
+    cfg = hm.Config()
+    assert (cfg.min_tokens, cfg.max_tokens, cfg.executor, cfg.workers, cfg.strict, cfg.memo_size) == (
+        500,
+        hm.DEFAULT_MAX_TOKENS,
+        "thread",
+        None,
+        False,
+        4096,
+    )
+    with inline() as p:
+        _, report = p.compress(turn(1, log_text()))
+    assert isinstance(report, hm.Report) and isinstance(report.messages[0], MessageReport)
+    assert report.seconds > 0 and report.changed
