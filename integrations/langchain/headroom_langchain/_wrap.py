@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
-from langchain_core.tools import BaseTool
+from langchain_core.tools import BaseTool, Tool
 from langchain_core.tools.base import ArgsSchema
 from pydantic import Field
 
@@ -98,6 +98,14 @@ class CompressedTool(BaseTool):
         return self.inner.get_output_schema(config)
 
 
+class CompressedSimpleTool(CompressedTool, Tool):
+    """``CompressedTool`` for a single-string-input ``Tool`` without ``args_schema``.
+
+    LangChain describes such a tool to the model with its legacy one-string schema only when it *is* a
+    ``Tool``; being one keeps that schema. Calls still go through ``CompressedTool.invoke``.
+    """
+
+
 def compress_tool(
     tool: BaseTool,
     store: Any = None,
@@ -127,7 +135,11 @@ def compress_tool(
             "That name is reserved for headroom_langchain.retrieve_tool(); rename your tool."
         )
     fields = {f: getattr(tool, f) for f in _COPIED_FIELDS if f in BaseTool.model_fields}
-    return CompressedTool(
+    cls: type[CompressedTool] = CompressedTool
+    if isinstance(tool, Tool) and not tool.args_schema:
+        cls = CompressedSimpleTool
+        fields.update(func=tool.func, coroutine=tool.coroutine)
+    return cls(
         **fields,
         inner=tool,
         store=default_store() if store is None else as_core_store(store),

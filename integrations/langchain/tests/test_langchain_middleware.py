@@ -421,3 +421,45 @@ def test_pii_redaction_also_covers_retrieved_originals(payload: str) -> None:
     assert hm.carries_marker(tool_msgs[0].content)
     key = marker_keys(tool_msgs[0].content)[0]
     assert ipv4.search(hm.retrieve(store, key) or "")
+
+
+async def test_parallel_tool_calls_are_each_compressed(payload: str, log_payload: str) -> None:
+    @tool
+    def get_log(build: str) -> str:
+        """The console log of a build."""
+        return log_payload
+
+    both = AIMessage(
+        "",
+        tool_calls=[
+            {"name": "get_instances", "args": {"region": "x"}, "id": "c1", "type": "tool_call"},
+            {"name": "get_log", "args": {"build": "7"}, "id": "c2", "type": "tool_call"},
+        ],
+    )
+    mw = HeadroomMiddleware()
+    model = ScriptedChatModel(script=[both, AIMessage("done")])
+    agent = create_agent(model, tools=[_instances_tool(payload), get_log], middleware=[mw])
+    result = await agent.ainvoke({"messages": [HumanMessage("why did build 7 fail?")]})
+    tool_msgs = [m for m in result["messages"] if isinstance(m, ToolMessage)]
+    assert sorted(m.tool_call_id for m in tool_msgs) == ["c1", "c2"]
+    assert all(hm.carries_marker(m.content) for m in tool_msgs)
+    assert result["headroom"]["results"] == 2 and mw.counter.snapshot()["results"] == 2
+
+
+async def test_langgraph_store_async(payload: str) -> None:
+    graph_store = InMemoryStore()
+    agent, model = _agent(payload, HeadroomMiddleware(store="langgraph"), store=graph_store)
+    result = await agent.ainvoke({"messages": [HumanMessage("which instances are stopped?")]})
+    _check_round_trip(result, model, payload, LangGraphStore(graph_store))
+
+
+def test_langgraph_store_missing_falls_back_to_lossless(payload: str, caplog: Any) -> None:
+    model = ScriptedChatModel(script=[call("get_instances", {"region": "x"}, "c1"), AIMessage("done")])
+    agent = create_agent(
+        model, tools=[_instances_tool(payload)], middleware=[HeadroomMiddleware(store="langgraph")]
+    )
+    with caplog.at_level(logging.WARNING, logger="headroom_langchain"):
+        result = agent.invoke({"messages": [HumanMessage("list")]})
+    (msg,) = _tool_messages(result["messages"], "get_instances")
+    assert not hm.carries_marker(msg.content)  # nothing dropped without a place to keep it
+    assert "create_agent(store=...)" in caplog.text

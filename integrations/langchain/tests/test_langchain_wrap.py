@@ -246,3 +246,13 @@ def test_copies_share_store_and_counter(payload: str) -> None:
     assert isinstance(out, str) and hm.retrieve(store, marker_keys(out)[0]) is not None
     assert wrapped.counter.snapshot()["results"] == 1  # type: ignore[attr-defined]
     assert copy.deepcopy(retrieve_tool(store)).store is store  # type: ignore[attr-defined]
+
+
+def test_plain_single_input_tool_keeps_its_schema(log_payload: str) -> None:
+    from langchain_core.tools import Tool
+
+    inner = Tool(name="logs", func=lambda build: log_payload, description="Build logs.")
+    wrapped = compress_tool(inner)
+    assert convert_to_openai_tool(wrapped) == convert_to_openai_tool(inner)
+    (msg,) = _run_node([wrapped], "logs", {"__arg1": "7"})
+    assert hm.carries_marker(msg.content)
