@@ -150,7 +150,14 @@ def _parse(lines: Sequence[str]) -> tuple[bytearray, list[_File]]:
     for i, line in enumerate(lines):
         first = line[:1]
         if hunk is not None:
-            header_ahead = loose and line.startswith("--- ") and i + 1 < n and lines[i + 1].startswith("+++ ")
+            # A ``---``/``+++`` pair opens the next file when the hunk has no counts or an ``@@`` follows
+            # (hand-edited diffs get counts wrong; a removed ``-- x`` then added ``++ y`` line pair does not).
+            header_ahead = (
+                line.startswith("--- ")
+                and i + 1 < n
+                and lines[i + 1].startswith("+++ ")
+                and (loose or (i + 2 < n and lines[i + 2].startswith("@@")))
+            )
             if (
                 (old_left > 0 or new_left > 0 or loose)
                 and (first in (" ", "+", "-", "\\") or not line)

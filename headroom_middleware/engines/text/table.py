@@ -51,30 +51,12 @@ _UNHEALTHY_RE = re.compile(
     r"degraded|restarting|dead|lost|declined|rejected|cancel|time[sd]? ?out|crash|oom|abort|invalid|refused|"
     r"denied|unavailable|unschedulable|schedulingdisabled|critical|init:|exited \((?!0\))"
 )
-_HEALTHY_STATUS = frozenset(
-    {
-        "running",
-        "ready",
-        "completed",
-        "succeeded",
-        "success",
-        "up",
-        "active",
-        "ok",
-        "healthy",
-        "bound",
-        "available",
-        "deployed",
-        "true",
-        "passed",
-        "pass",
-        "done",
-        "delivered",
-        "shipped",
-        "open",
-        "enabled",
-    }
-)
+_HEALTHY_TEXT = """
+running ready completed succeeded success up active ok healthy bound available deployed true passed pass
+done delivered shipped open enabled
+"""
+# Status keys that say all is well even when rare (a job container that exited cleanly).
+_HEALTHY_STATUS = frozenset([*_HEALTHY_TEXT.split(), "exited (0)"])
 _NUMBER_RE = re.compile(r"\s*(-?\d+(?:\.\d+)?)\s*(%|[kKmMgGtTpP]i?[bB]?|)(?:\s*\([^)]*\))?\s*")
 _UNIT = {"": 1.0, "%": 1.0, "m": 1e-3, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15}
 _OUTLIER_MIN_RATIO = math.log(8)

@@ -1,0 +1,206 @@
+"""The search-results engine: grep -rn / ripgrep output grouped by file, every kept line exact."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from headroom_middleware import _markers, estimate_tokens, make_key
+from headroom_middleware.engines import Context, detect
+from headroom_middleware.engines.text import search
+
+ROOT = Path(__file__).resolve().parent.parent
+GENERATED = ROOT / "fixtures" / "generated"
+FIXTURES = ("grep_rn_timeout.txt", "rg_context_retry.txt")
+
+
+def _read(name: str) -> str:
+    return (GENERATED / name).read_bytes().decode("utf-8", "surrogateescape")
+
+
+def _needles(name: str) -> list[str]:
+    entries = json.loads((GENERATED / "needles_search_diff_table.json").read_text("utf-8"))
+    return next(e["needles"] for e in entries if e["file"] == name)
+
+
+def _ctx(max_tokens: int = 4000, query: str | None = None, counter: Any = estimate_tokens) -> Context:
+    return Context(max_tokens=max_tokens, count_tokens=counter, query=query)
+
+
+def _body(out: str) -> list[str]:
+    """Output lines that are not markers."""
+    return [line for line in out.split("\n") if not line.startswith(("[… ", _markers.MARKER_PREFIX))]
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_fixture_is_detected_and_needles_visible(name: str) -> None:
+    text = _read(name)
+    assert detect(text) == "search"
+    out = search.compress(text, _ctx())
+    assert out.strategy == "search:files"
+    missing = [n for n in _needles(name) if n not in out.text]
+    assert not missing
+    assert estimate_tokens(out.text) <= 4000 < estimate_tokens(text)
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+@pytest.mark.parametrize("budget", [120, 400, 1500, 4000])
+def test_budget_is_a_hard_cap_with_the_real_tokenizer(name: str, budget: int, o200k: Any) -> None:
+    def count(s: str) -> int:
+        return len(o200k.encode(s, disallowed_special=()))
+
+    out = search.compress(_read(name), _ctx(budget, counter=count))
+    assert count(out.text) <= budget
+    assert _markers.carries_marker(out.text)
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_original_is_stored_byte_exact_under_the_named_key(name: str) -> None:
+    text = _read(name)
+    out = search.compress(text, _ctx())
+    ((key, payload),) = out.originals
+    assert payload == (GENERATED / name).read_bytes()
+    assert key == make_key(payload)
+    assert _markers.marker_keys(out.text) == [key]
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_kept_lines_are_whole_original_lines(name: str) -> None:
+    text = _read(name)
+    originals = set(text.split("\n"))
+    body = _body(search.compress(text, _ctx(1500)).text)
+    assert body
+    assert all(line in originals for line in body)
+
+
+def test_context_lines_go_before_matches() -> None:
+    text = _read("rg_context_retry.txt")
+    body = _body(search.compress(text, _ctx()).text)
+    assert body
+    assert all(search._MATCH_RE.match(line) for line in body)  # no "path-12-" context, no "--"
+
+
+def test_files_with_many_matches_are_summarised_with_a_count() -> None:
+    text = _read("grep_rn_timeout.txt")
+    out = search.compress(text, _ctx()).text
+    bundle = [line for line in text.split("\n") if line.startswith("vendor/static/js/bundle.3f9a1c.js:")]
+    shown = [line for line in out.split("\n") if line.startswith("vendor/static/js/bundle.3f9a1c.js:")]
+    assert 1 <= len(shown) < len(bundle)
+    assert _markers.gap(len(bundle) - len(shown), "matches in vendor/static/js/bundle.3f9a1c.js") in out
+
+
+def test_every_match_is_kept_when_matches_alone_fit() -> None:
+    lines = []
+    for f in range(5):
+        for m in range(8):
+            lines.append(f"src/mod_{f}.py-{10 * m + 1}-    context line before the match number {m}")
+            lines.append(f"src/mod_{f}.py:{10 * m + 2}:    value = compute_timeout({m}, retries={f})")
+            lines.append(f"src/mod_{f}.py-{10 * m + 3}-    context line after the match number {m}")
+            lines.append("--")
+    text = "\n".join(lines)
+    budget = estimate_tokens(text) // 2
+    out = search.compress(text, _ctx(budget)).text
+    matches = [line for line in lines if ":" in line.split(" ", 1)[0]]
+    assert all(m in out for m in matches)
+    assert "context line before" not in out
+
+
+def test_query_match_survives_a_tight_budget() -> None:
+    text = _read("grep_rn_timeout.txt")
+    target = (
+        "src/payments/ledger_client.py:241:        resp = self.session.post(url, json=body, timeout=None)"
+    )
+    without = search.compress(text, _ctx(300)).text
+    assert target not in without
+    with_query = search.compress(text, _ctx(300, query="why does the ledger client hang?")).text
+    assert target in with_query
+
+
+def test_heading_mode_keeps_paths_and_numbered_matches() -> None:
+    blocks = []
+    for f in range(30):
+        block = [f"lib/pkg_{f}/handler.go"]
+        for m in range(20):
+            block.append(f"{m * 7 + 3}-\tctx := context.Background() // context {m}")
+            block.append(f"{m * 7 + 4}:\treturn retry.Do(ctx, op, {m})")
+        blocks.append("\n".join(block))
+    text = "\n\n".join(blocks) + "\n"
+    assert search.looks_like(text[:4096])
+    out = search.compress(text, _ctx(800)).text
+    assert "lib/pkg_0/handler.go" in out
+    assert "4:\treturn retry.Do(ctx, op, 0)" in out
+    assert "context.Background()" not in out
+    assert estimate_tokens(out) <= 800
+
+
+def test_passthrough_under_budget_and_when_not_lossy() -> None:
+    small = "src/a.py:1:import os\nsrc/a.py:7:os.environ['X']\nsrc/b.py:3:import os\n"
+    out = search.compress(small, _ctx())
+    assert (out.text, out.strategy, out.originals) == (small, "passthrough", ())
+    big = _read("grep_rn_timeout.txt")
+    out = search.compress(big, Context(max_tokens=100, count_tokens=estimate_tokens, lossy=False))
+    assert (out.text, out.originals) == (big, ())
+
+
+def test_deterministic_across_processes() -> None:
+    text = _read("rg_context_retry.txt")
+    here = search.compress(text, _ctx(900, query="retries disabled")).text
+    code = (
+        "import sys\n"
+        "from headroom_middleware import estimate_tokens\n"
+        "from headroom_middleware.engines import Context\n"
+        "from headroom_middleware.engines.text import search\n"
+        f"text = open({str(GENERATED / 'rg_context_retry.txt')!r}, encoding='utf-8').read()\n"
+        "ctx = Context(max_tokens=900, count_tokens=estimate_tokens, query='retries disabled')\n"
+        "sys.stdout.write(search.compress(text, ctx).text)\n"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    there = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert there.stdout == here
+    assert search.compress(text, _ctx(900, query="retries disabled")).text == here
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        "src/app.py:12:import os\nsrc/app.py:40:    os.getenv('X')\nlib/util.py:3:from os import path\n",
+        "a/b-c.py-11-before\na/b-c.py:12:hit\na/b-c.py-13-after\n--\na/d.py-4-x\na/d.py:5:hit two\n",
+        "src/main.rs\n12:fn main() {\n40:    let x = 1;\n\nsrc/lib.rs\n3:pub mod a;\n",
+    ],
+)
+def test_looks_like_search_output(head: str) -> None:
+    assert search.looks_like(head)
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        '{"matches": [{"path": "a.py", "line": 1}]}',
+        '[{"path": "a.py:12:x"}]',
+        "2026-03-04T10:00:00Z INFO server: started\n2026-03-04T10:00:01Z WARN db: slow query 1200ms\n"
+        "2026-03-04T10:00:02Z ERROR api: upstream timeout\n",
+        "Nov 25 09:00:01 host sshd[123]: Accepted key\nNov 25 09:00:02 host cron[9]: job\n"
+        "Nov 25 09:00:03 host kernel: oom\n",
+        "src/a.c:12:5: warning: unused variable 'x' [-Wunused-variable]\n"
+        "src/a.c:40:1: error: expected ';' before '}' token\nsrc/b.c:7:3: note: declared here\n",
+        "tests/test_a.py::test_one PASSED\ntests/test_a.py::test_two FAILED\n== 1 failed, 1 passed ==\n",
+        "order_id,created_at,status\nORD-1,2026-10-01T19:33:00Z,ok\nORD-2,2026-10-01T19:34:00Z,ok\n",
+        "Just some prose.\nIt has no structure at all.\nNothing to see here.\n",
+    ],
+)
+def test_looks_like_rejects_other_kinds(head: str) -> None:
+    assert not search.looks_like(head)
+
+
+def test_corpus_payloads_are_not_search() -> None:
+    for path in sorted((ROOT / "fixtures" / "corpus").glob("*")):
+        if path.suffix in (".md",) or path.name.startswith("needles"):
+            continue
+        head = path.read_bytes().decode("utf-8", "surrogateescape")[:4096]
+        assert not search.looks_like(head), path.name

@@ -1,0 +1,211 @@
+"""The table engine: header, unhealthy rows, numeric outliers, query matches, counts of the rest."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from headroom_middleware import _markers, estimate_tokens, make_key
+from headroom_middleware.engines import Context, detect
+from headroom_middleware.engines.text import table
+
+ROOT = Path(__file__).resolve().parent.parent
+GENERATED = ROOT / "fixtures" / "generated"
+FIXTURES = ("kubectl_get_pods_all.txt", "ps_aux.txt", "docker_ps_a.txt", "orders_export.csv")
+
+
+def _read(name: str) -> str:
+    return (GENERATED / name).read_bytes().decode("utf-8", "surrogateescape")
+
+
+def _needles(name: str) -> list[str]:
+    entries = json.loads((GENERATED / "needles_search_diff_table.json").read_text("utf-8"))
+    return next(e["needles"] for e in entries if e["file"] == name)
+
+
+def _ctx(max_tokens: int = 4000, query: str | None = None, counter: Any = estimate_tokens) -> Context:
+    return Context(max_tokens=max_tokens, count_tokens=counter, query=query)
+
+
+def _rows(out: str) -> list[str]:
+    return [line for line in out.split("\n") if not line.startswith(("[… ", _markers.MARKER_PREFIX))]
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_fixture_is_detected_and_needles_visible(name: str) -> None:
+    text = _read(name)
+    assert detect(text) == "table"
+    out = table.compress(text, _ctx())
+    assert out.strategy == "table:rows"
+    missing = [n for n in _needles(name) if n not in out.text]
+    assert not missing
+    assert estimate_tokens(out.text) <= 4000 < estimate_tokens(text)
+
+
+def test_kubectl_keeps_unhealthy_pods_and_the_restart_outlier_only() -> None:
+    text = _read("kubectl_get_pods_all.txt")
+    lines = text.split("\n")
+    out = table.compress(text, _ctx()).text
+    kept = _rows(out)
+    assert kept[0] == lines[0]  # the header
+    for status in ("CrashLoopBackOff", "Pending", "ImagePullBackOff", "OOMKilled", "Error", "Evicted"):
+        assert sum(status in row for row in kept) == 1, status
+    assert any("fraud-scorer-84c6d7f9b-t8w3z" in row and "57 (41m ago)" in row for row in kept)
+    ordinary_restarts = [row for row in kept[4:] if " Running " in row and "fraud-scorer" not in row]
+    assert not ordinary_restarts  # 1-3 restarts among zeros are not outliers
+    assert "Running rows omitted …]" in out
+
+
+def test_ps_aux_keeps_zombie_cpu_hog_and_memory_hog() -> None:
+    out = table.compress(_read("ps_aux.txt"), _ctx()).text
+    assert "<defunct>" in out
+    assert "rebuild_index.py --full" in out
+    assert "postgres: analytics analytics" in out
+    assert len(_rows(out)) <= 1 + table.SAMPLE_ROWS + 4
+
+
+def test_docker_exit_zero_is_not_trouble_but_137_is() -> None:
+    def line(cid: str, image: str, status: str, name: str) -> str:
+        return f"{cid:<15}{image:<10}{status:<28}{name}"
+
+    rows = [line(f"{i:012x}", "redis:7", f"Up {i % 9 + 1} days", f"cache_{i}") for i in range(80)]
+    rows[10] = line("00000000aaaa", "job:1", "Exited (0) 3 hours ago", "nightly_ok")
+    rows[50] = line("00000000bbbb", "job:1", "Exited (137) 3 hours ago", "nightly_killed")
+    text = "\n".join([line("CONTAINER ID", "IMAGE", "STATUS", "NAMES"), *rows]) + "\n"
+    assert detect(text) == "table"
+    out = table.compress(text, _ctx(300)).text
+    assert "nightly_killed" in out
+    assert "nightly_ok" not in out
+    assert estimate_tokens(out) <= 300
+
+
+def test_csv_keeps_failed_orders_and_the_amount_outlier() -> None:
+    text = _read("orders_export.csv")
+    out = table.compress(text, _ctx()).text
+    assert out.split("\n")[0] == text.split("\n")[0]
+    assert ",failed," in out and ",payment_declined," in out and ",48250.00," in out
+    assert "delivered, " in out  # gaps count the statuses they stand for
+
+
+def test_ls_l_keeps_the_huge_file_and_query_matches() -> None:
+    rows = ["total 4096"]
+    for i in range(300):
+        size = 1000 + (i * 37) % 900
+        rows.append(f"-rw-r--r--  1 app app {size:>10} Nov 25 09:{i % 60:02d} report_{i:03d}.csv")
+    rows[120] = "-rw-r--r--  1 app app 9876543210 Nov 25 09:00 core.dump"
+    text = "\n".join(rows) + "\n"
+    assert table.looks_like(text[:4096])
+    out = table.compress(text, _ctx(400, query="where is report_217?")).text
+    assert "core.dump" in out
+    assert "report_217.csv" in out
+    assert estimate_tokens(out) <= 400
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+@pytest.mark.parametrize("budget", [80, 250, 1000])
+def test_budget_is_a_hard_cap_with_the_real_tokenizer(name: str, budget: int, o200k: Any) -> None:
+    def count(s: str) -> int:
+        return len(o200k.encode(s, disallowed_special=()))
+
+    out = table.compress(_read(name), _ctx(budget, counter=count))
+    assert count(out.text) <= budget
+    assert _markers.carries_marker(out.text)
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_original_is_stored_byte_exact_and_rows_are_whole(name: str) -> None:
+    text = _read(name)
+    out = table.compress(text, _ctx())
+    ((key, payload),) = out.originals
+    assert payload == (GENERATED / name).read_bytes()
+    assert key == make_key(payload)
+    assert _markers.marker_keys(out.text) == [key]
+    originals = set(text.split("\n"))
+    assert all(row in originals for row in _rows(out.text))
+
+
+def test_non_utf8_bytes_round_trip() -> None:
+    raw = (
+        b"NAME      STATUS    NOTE\n"
+        + b"".join(b"pod-%03d   Running   caf\xe9 ok\n" % i for i in range(400))
+        + b"pod-999   Failed    caf\xe9 broke\n"
+    )
+    text = raw.decode("utf-8", "surrogateescape")
+    out = table.compress(text, _ctx(200))
+    ((_, payload),) = out.originals
+    assert payload.decode("utf-8", "surrogatepass").encode("utf-8", "surrogateescape") == raw
+    assert "pod-999" in out.text
+
+
+def test_passthrough_under_budget_and_when_not_lossy() -> None:
+    small = "NAME   READY   STATUS\napi-1  1/1     Running\napi-2  1/1     Running\n"
+    out = table.compress(small, _ctx())
+    assert (out.text, out.strategy, out.originals) == (small, "passthrough", ())
+    big = _read("kubectl_get_pods_all.txt")
+    out = table.compress(big, Context(max_tokens=100, count_tokens=estimate_tokens, lossy=False))
+    assert (out.text, out.originals) == (big, ())
+
+
+def test_deterministic_across_processes() -> None:
+    here = table.compress(_read("ps_aux.txt"), _ctx(500)).text
+    code = (
+        "import sys\n"
+        "from headroom_middleware import estimate_tokens\n"
+        "from headroom_middleware.engines import Context\n"
+        "from headroom_middleware.engines.text import table\n"
+        f"text = open({str(GENERATED / 'ps_aux.txt')!r}, encoding='utf-8').read()\n"
+        "sys.stdout.write(table.compress(text, Context(max_tokens=500, count_tokens=estimate_tokens)).text)\n"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "4242"}
+    there = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert there.stdout == here
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        "NAMESPACE     NAME          READY   STATUS    RESTARTS   AGE\n"
+        "kube-system   coredns-1     1/1     Running   0          3d\n"
+        "default       api-7         0/1     Pending   0          2m\n",
+        "USER         PID %CPU %MEM    VSZ   RSS TTY      STAT START   TIME COMMAND\n"
+        "root           1  0.0  0.1 168940 13120 ?        Ss   Nov20   0:12 /sbin/init splash\n"
+        "root           2  0.0  0.0      0     0 ?        S    Nov20   0:00 [kthreadd]\n",
+        "total 12\ndrwxr-xr-x 2 a a 4096 Nov 25 09:00 bin\n-rw-r--r-- 1 a a  220 Nov 25 09:00 .bashrc\n",
+        'id,name,amount\n1,alpha,3.5\n2,beta,4.0\n3,"gamma, delta",7.25\n',
+        "id\tname\tamount\n1\talpha\t3.5\n2\tbeta\t4.0\n",
+    ],
+)
+def test_looks_like_tables(head: str) -> None:
+    assert table.looks_like(head)
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        '[{"name": "a", "status": "Running"}, {"name": "b", "status": "Failed"}]',
+        '{"items": [{"a": 1, "b": 2}, {"a": 3, "b": 4}]}',
+        "2026-03-04 10:00:00,123 INFO server started\n2026-03-04 10:00:01,456 WARN slow query\n"
+        "2026-03-04 10:00:02,789 ERROR upstream timeout\n",
+        "INFO Starting Server Now\nconnecting to db at 10.0.0.1:5432\nlistening on :8080 with 8 workers\n",
+        "src/app.py:12:import os\nsrc/app.py:40:    os.getenv('X')\nlib/util.py:3:from os import path\n",
+        "diff --git a/x b/x\nindex 1..2 100644\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n",
+        "FAILED tests/test_a.py::test_one - AssertionError: 1 != 2\n"
+        "FAILED tests/test_b.py::test_two - KeyError: 'x'\n== 2 failed, 10 passed in 0.52s ==\n",
+    ],
+)
+def test_looks_like_rejects_other_kinds(head: str) -> None:
+    assert not table.looks_like(head)
+
+
+def test_corpus_payloads_are_not_tables() -> None:
+    for path in sorted((ROOT / "fixtures" / "corpus").glob("*")):
+        if path.suffix == ".md" or path.name.startswith("needles"):
+            continue
+        head = path.read_bytes().decode("utf-8", "surrogateescape")[:4096]
+        assert not table.looks_like(head), path.name
