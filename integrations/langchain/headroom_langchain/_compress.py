@@ -12,7 +12,7 @@ import asyncio
 import dataclasses
 import logging
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from langchain_core.messages import ToolMessage
 
@@ -22,11 +22,9 @@ from ._savings import METADATA_KEY, ResultSavings, result_savings
 
 log = logging.getLogger("headroom_langchain")
 
-T = TypeVar("T")
-
-# The estimator counts at most ~2.13 tokens per character (a newline), so text shorter than
-# min_tokens / 2.2 characters cannot reach min_tokens: the async path skips the thread hop for it.
-_MAX_TOKENS_PER_CHAR = 2.2
+# Counting the tokens of a shorter text takes microseconds (a few C-level passes), so the async path
+# counts it on the loop to decide whether a thread hop is worth it; anything longer goes to a thread.
+_COUNT_ON_LOOP_CHARS = 32_768
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +48,7 @@ class Outcome:
 
 
 def compress_output(
-    value: T, store: hm.Store | None, query: str | None, settings: Settings, *, tool_name: str | None = None
+    value: Any, store: hm.Store | None, query: str | None, settings: Settings, *, tool_name: str | None = None
 ) -> Outcome:
     """Compress ``value`` (ToolMessage, Command, list of those, or a str); fail-open on any error."""
     try:
@@ -58,16 +56,17 @@ def compress_output(
     except Exception as exc:
         if settings.strict:
             raise
+        # The exception's type only: its message could quote the payload, which never goes to logs.
         log.warning(
-            "headroom: compressing a tool result failed (%s: %s); passing it through",
+            "headroom: compressing a result of tool %r failed (%s); passing it through",
+            tool_name,
             type(exc).__name__,
-            str(exc)[:200],
         )
         return Outcome(value)
 
 
 async def acompress_output(
-    value: T, store: hm.Store | None, query: str | None, settings: Settings, *, tool_name: str | None = None
+    value: Any, store: hm.Store | None, query: str | None, settings: Settings, *, tool_name: str | None = None
 ) -> Outcome:
     """``compress_output`` with the CPU work in a worker thread; no thread hop when nothing is large."""
     if not _may_need_work(value, settings):
@@ -145,9 +144,7 @@ def _crush_text(
     text: str, store: hm.Store | None, query: str | None, settings: Settings
 ) -> hm.CrushResult | None:
     """The crushed form of ``text``, or None when it is small, already compressed, or did not shrink."""
-    if len(text) * _MAX_TOKENS_PER_CHAR < settings.min_tokens or hm.carries_marker(text):
-        return None
-    if hm.estimate_tokens(text) < settings.min_tokens:
+    if hm.estimate_tokens(text) < settings.min_tokens or hm.carries_marker(text):
         return None
     r = hm.crush(text, store=store, query=query, max_tokens=settings.max_tokens, strict=settings.strict)
     if r.tokens_after >= r.tokens_before or r.text == text:
@@ -187,9 +184,11 @@ def _compress_command(cmd: Any, store: hm.Store | None, query: str | None, setti
 
 
 def _may_need_work(value: Any, settings: Settings) -> bool:
-    """Cheap check (no token counting): could anything in ``value`` reach ``min_tokens``?"""
-    limit = settings.min_tokens / _MAX_TOKENS_PER_CHAR
-    return any(len(text) >= limit for text in _texts(value))
+    """Could anything in ``value`` reach ``min_tokens``? Counts on the loop only what is cheap to count."""
+    return any(
+        len(text) > _COUNT_ON_LOOP_CHARS or hm.estimate_tokens(text) >= settings.min_tokens
+        for text in _texts(value)
+    )
 
 
 def _texts(value: Any) -> list[str]:

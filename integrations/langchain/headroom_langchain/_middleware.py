@@ -207,7 +207,7 @@ class HeadroomMiddleware(AgentMiddleware[HeadroomState, Any, Any]):
     def _fail_open(self, result: ToolResult, exc: Exception) -> ToolResult:
         if self.settings.strict:
             raise exc
-        log.warning("headroom: tool result left as is (%s: %s)", type(exc).__name__, str(exc)[:200])
+        log.warning("headroom: tool result left as is (%s)", type(exc).__name__)
         return result
 
 

@@ -67,7 +67,7 @@ def answer(
     try:
         text = hm.retrieve(store, key, query=query or None, offset=offset, limit=limit)
     except Exception as exc:  # a store outage must not end the agent's run
-        log.warning("headroom: retrieve failed (%s: %s)", type(exc).__name__, str(exc)[:200])
+        log.warning("headroom: retrieve of %s failed (%s)", key, type(exc).__name__)
         return (
             "headroom_retrieve: the store could not be read just now. "
             "Try again, or call the original tool again."
