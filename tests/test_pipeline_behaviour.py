@@ -368,3 +368,24 @@ def test_public_names() -> None:
         _, report = p.compress(turn(1, log_text()))
     assert isinstance(report, hm.Report) and isinstance(report.messages[0], MessageReport)
     assert report.seconds > 0 and report.changed
+
+
+def test_identical_results_in_one_call_run_the_engine_once(plan_calls: list[str]) -> None:
+    text = log_text()
+    calls = [
+        {"id": f"c{i}", "type": "function", "function": {"name": "tail_log", "arguments": "{}"}}
+        for i in range(3)
+    ]
+    msgs = [
+        {"role": "user", "content": "compare the three hosts"},
+        {"role": "assistant", "content": None, "tool_calls": calls},
+        {"role": "tool", "tool_call_id": "c0", "content": text},
+        {"role": "tool", "tool_call_id": "c1", "content": text},  # same output, same question: a twin
+        {"role": "tool", "tool_call_id": "c2", "content": log_text(tag="other")},
+    ]
+    with inline(memo_size=0) as p:
+        out, report = p.compress(msgs)
+    assert len(plan_calls) == 2
+    assert [m.index for m in report.messages] == [2, 3, 4]
+    assert out[2]["content"] == out[3]["content"] != out[4]["content"]
+    assert [m.cached for m in report.messages] == [False, True, False]

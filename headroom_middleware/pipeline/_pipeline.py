@@ -24,7 +24,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import BrokenExecutor, Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import orjson
@@ -80,13 +80,26 @@ class _Done:
     tool_name: str | None
     entry: Entry
     cached: bool
+    memo_key: bytes | None = None
 
 
 @dataclass(slots=True)
 class _Work:
+    """One call's results: known ones, ones that need the engine, and repeats of those."""
+
     done: list[_Done]
     todo: list[_Todo]
     errors: int = 0
+    twins: list[_Todo] = field(default_factory=list)
+    """Results identical to a to-do one of the same call: they take its answer, not a second run."""
+
+    def resolve_twins(self) -> None:
+        answers = {d.memo_key: d.entry for d in self.done if d.memo_key is not None}
+        for t in self.twins:
+            entry = answers.get(t.memo_key)
+            if entry is not None:
+                self.done.append(_Done(t.slot, t.tool_name, entry, True, t.memo_key))
+        self.twins = []
 
 
 class Pipeline:
@@ -235,6 +248,7 @@ class Pipeline:
         """Sort large results into skipped, known (memo) and to-do; fail-open per result."""
         work = _Work([], [])
         queries: dict[int, str | None] = {}
+        pending: set[bytes] = set()
         for slot in large:
             try:
                 tool_name = scan.tool_name(slot)
@@ -248,7 +262,10 @@ class Pipeline:
                 entry = self._memo.get(key)
                 if entry is not None and self._store_holds(entry.keys):
                     work.done.append(_Done(slot, tool_name, entry, True))
+                elif key in pending:
+                    work.twins.append(_Todo(slot, tool_name, q, tokens, key))
                 else:
+                    pending.add(key)
                     work.todo.append(_Todo(slot, tool_name, q, tokens, key))
             except Exception as exc:
                 self._failed(slot, exc, work)
@@ -326,7 +343,7 @@ class Pipeline:
         else:
             entry = Entry(compressed.text, compressed.keys, compressed.strategy, t.tokens_before, after)
         self._memo.put(t.memo_key, entry)
-        return _Done(t.slot, t.tool_name, entry, False)
+        return _Done(t.slot, t.tool_name, entry, False, t.memo_key)
 
     def _store_all(self, compressed: Compressed) -> bool:
         try:
@@ -372,6 +389,7 @@ class Pipeline:
         self, messages: Messages, tools: Tools, scan: Scan, work: _Work, t0: float
     ) -> tuple[list[Any], Report]:
         """New messages (copy-on-write) and the report."""
+        work.resolve_twins()
         changed = sorted(
             (d for d in work.done if d.entry.text is not None), key=lambda d: (d.slot.index, d.slot.path)
         )
