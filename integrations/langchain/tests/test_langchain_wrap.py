@@ -256,3 +256,12 @@ def test_plain_single_input_tool_keeps_its_schema(log_payload: str) -> None:
     assert convert_to_openai_tool(wrapped) == convert_to_openai_tool(inner)
     (msg,) = _run_node([wrapped], "logs", {"__arg1": "7"})
     assert hm.carries_marker(msg.content)
+
+
+def test_retrieve_tool_speaks_like_the_core() -> None:
+    spec = convert_to_openai_tool(retrieve_tool(hm.MemoryStore()))["function"]
+    core = hm.retrieval_tool("openai")["function"]
+    assert spec["name"] == core["name"] == RETRIEVE
+    assert spec["description"] == core["description"]
+    assert set(spec["parameters"]["properties"]) == set(core["parameters"]["properties"])
+    assert spec["parameters"]["required"] == ["key"]
