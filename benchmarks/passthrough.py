@@ -67,6 +67,24 @@ def chat() -> list[dict[str, Any]]:
     return msgs
 
 
+def anthropic_chat() -> list[dict[str, Any]]:
+    """The same 20 messages in the Anthropic Messages format (tool_use / tool_result blocks)."""
+    msgs: list[dict[str, Any]] = []
+    for m in chat()[1:]:
+        if m["role"] == "tool":
+            block = {"type": "tool_result", "tool_use_id": m["tool_call_id"], "content": m["content"]}
+            msgs.append({"role": "user", "content": [block]})
+        elif m.get("tool_calls"):
+            call = m["tool_calls"][0]
+            use = {"type": "tool_use", "id": call["id"], "name": call["function"]["name"], "input": {}}
+            msgs.append({"role": "assistant", "content": [use]})
+        else:
+            msgs.append({"role": m["role"], "content": [{"type": "text", "text": m["content"]}]})
+    msgs.append({"role": "assistant", "content": [{"type": "text", "text": "Nothing else."}]})
+    assert len(msgs) == 20
+    return msgs
+
+
 def per_call(fn: Callable[[], object], loops: int, repeats: int) -> float:
     """Median over ``repeats`` of the mean seconds per call over ``loops`` calls."""
     samples = []
@@ -102,6 +120,9 @@ def main() -> None:
     assert out is msgs and not report.changed, "the fast path should leave this chat alone"
     ours = per_call(lambda: pipe.compress(msgs), loops, repeats)
     ours_async = per_call_async(pipe, msgs, loops, repeats)
+    amsgs = anthropic_chat()
+    assert pipe.compress(amsgs)[0] is amsgs
+    ours_anthropic = per_call(lambda: pipe.compress(amsgs), loops, repeats)
 
     logging.disable(logging.WARNING)
     warnings.filterwarnings("ignore")
@@ -114,6 +135,11 @@ def main() -> None:
     rows = [
         ["ours: Pipeline.compress", f"{ours * 1e6:.1f}", f"{peer / ours:.0f}x faster"],
         ["ours: await Pipeline.acompress", f"{ours_async * 1e6:.1f}", f"{peer / ours_async:.0f}x faster"],
+        [
+            "ours: Pipeline.compress (Anthropic format)",
+            f"{ours_anthropic * 1e6:.1f}",
+            f"{peer / ours_anthropic:.0f}x faster",
+        ],
         ["headroom-ai 0.42: headroom.compress", f"{peer * 1e6:.1f}", "1x"],
     ]
     print("Pass-through of a 20-message chat with nothing large (median of mean per call)\n")

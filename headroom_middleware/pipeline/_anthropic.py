@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._markers import RETRIEVE_TOOL_NAME
-from ._conversation import Scan, Slot, has_text, is_mapping
+from ._conversation import Scan, Slot, is_mapping
 
 
 def scan(messages: Sequence[Any]) -> Scan:
@@ -29,14 +29,28 @@ def scan(messages: Sequence[Any]) -> Scan:
             continue
         if role != "user":
             continue
-        # The user's own text in this message is the question for the results beside it.
-        if has_text(content):
-            last_user = i
+        if isinstance(content, str):
+            if content and not content.isspace():
+                last_user = i
+            continue
         if not isinstance(content, list):
             continue
+        # One pass over the blocks: the user's own text in this message is the question for the
+        # results beside it, so the results are read after it.
+        results: list[tuple[int, Mapping[str, Any]]] = []
+        asks = False
         for j, block in enumerate(content):
-            if not is_mapping(block) or block.get("type") != "tool_result":
+            if not is_mapping(block):
                 continue
+            kind = block.get("type")
+            if kind == "tool_result":
+                results.append((j, block))
+            elif kind == "text" and not asks:
+                text = block.get("text")
+                asks = isinstance(text, str) and bool(text)
+        if asks:
+            last_user = i
+        for j, block in results:
             call_id = block.get("tool_use_id")
             call_id = call_id if isinstance(call_id, str) else None
             inner = block.get("content")

@@ -179,7 +179,7 @@ class Pipeline:
         return self._assemble(messages, tools, scan, work, t0)
 
     def handle_tool_call(self, name: str, arguments: str | bytes | Mapping[str, Any] | None) -> str | None:
-        """Answer a ``headroom_retrieve`` call (None for any other tool). Never raises.
+        """Answer a ``headroom_retrieve`` call (None for any other tool). Never raises (unless ``strict``).
 
         ``arguments``: a JSON object (string or dict) with ``key`` and optionally ``query``. An unknown or
         expired key, or malformed arguments, get a message the model can act on.
