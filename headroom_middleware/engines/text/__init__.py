@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .._base import Compressed, Context
-from . import diff, search, table
+from . import diff, gotest, logs, search, table, tests
 from .generic import compress_generic
 
 LooksLike = Callable[[str], bool]
@@ -18,9 +18,12 @@ Engine = Callable[[str, Context], Compressed]
 
 TEXT_KINDS: list[tuple[str, LooksLike, Engine]] = [
     # (kind, looks_like, compress) — engines register here, most specific first.
+    ("gotest", gotest.looks_like, gotest.compress),
     ("diff", diff.looks_like, diff.compress),
+    ("test", tests.looks_like, tests.compress),
     ("search", search.looks_like, search.compress),
     ("table", table.looks_like, table.compress),
+    ("log", logs.looks_like, logs.compress),
 ]
 
 

@@ -1,0 +1,154 @@
+"""Choosing lines within a token budget, most important first, and rendering them.
+
+An engine ranks what matters (error lines, stack traces, rare lines, head and tail…) and offers it to a
+``Selection`` unit by unit, most important first. A unit (say a stack trace: exception line, first and
+last frames) is taken whole or not at all. Costs are counted per line with the caller's token counter,
+plus a gap marker per new run of kept lines, plus a reserve for the full marker. The rendered text is
+then counted once more and, if the per-line sum was too optimistic, the last units taken are given back
+until it fits: the budget is a hard cap.
+
+Lines longer than the budget allows are shown as head and tail cut at character boundaries with a gap
+marker (``clip_line``), so a 50 MB line without newlines costs a few hundred tokens, not millions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+
+from ... import _markers
+from ...ccr._keys import make_key
+from .._base import Context
+from .._lines import render_kept
+
+GAP_TOKENS = 12
+"""What one gap marker and its newline cost, rounded up."""
+_PLACEHOLDER_KEY = "0" * 24
+_PLACEHOLDER_NOTE = "x" * 80
+
+
+def clip_chars(max_tokens: int) -> int:
+    """How many characters of one line are shown at most, for a given budget."""
+    return max(160, min(1600, max_tokens // 2))
+
+
+def clip_line(line: str, max_chars: int) -> str:
+    """``line`` itself, or its head and tail with a gap marker for the characters in between."""
+    if len(line) <= max_chars:
+        return line
+    half = max_chars // 2
+    return f"{line[:half]} {_markers.gap(len(line) - 2 * half, 'chars')} {line[-half:]}"
+
+
+class _Display(Sequence[str]):
+    """The lines as shown: long kept lines clipped (a view, not a copy of a big list)."""
+
+    def __init__(self, lines: Sequence[str], max_chars: int) -> None:
+        self._lines = lines
+        self._max = max_chars
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    def __getitem__(self, i: int) -> str:  # type: ignore[override]
+        return clip_line(self._lines[i], self._max)
+
+    def __iter__(self) -> Iterator[str]:
+        return (clip_line(line, self._max) for line in self._lines)
+
+
+class Selection:
+    """Lines kept so far within a token budget; units are added most important first."""
+
+    def __init__(self, lines: Sequence[str], ctx: Context, *, unit: str = "lines") -> None:
+        self.lines = lines
+        self.count = ctx.count_tokens
+        self.budget = ctx.max_tokens
+        self.unit = unit
+        self.display = _Display(lines, clip_chars(ctx.max_tokens))
+        self.kept: dict[int, None] = {}
+        self.notes: dict[int, str] = {}
+        self._units: list[tuple[list[int], int]] = []
+        self._cost: dict[int, int] = {}
+        marker = _markers.omitted(len(lines), len(lines), unit, _PLACEHOLDER_KEY, _PLACEHOLDER_NOTE)
+        self.used = self.count(marker) + GAP_TOKENS
+
+    def __contains__(self, i: int) -> bool:
+        return i in self.kept
+
+    def line_cost(self, i: int, note: str | None = None) -> int:
+        """Tokens line ``i`` costs when shown (with ``note`` appended, if any)."""
+        if note is None:
+            cached = self._cost.get(i)
+            if cached is None:
+                cached = self._cost[i] = self.count(self.display[i] + "\n")
+            return cached
+        return self.count(f"{self.display[i]} {note}\n")
+
+    def add(
+        self, indices: Iterable[int], *, notes: Mapping[int, str] | None = None, limit: int | None = None
+    ) -> bool:
+        """Keep the lines of one unit if all fit under ``limit`` (default: the budget); True if kept.
+
+        Lines already kept cost nothing again; a note on such a line is ignored.
+        """
+        new = [i for i in dict.fromkeys(indices) if i not in self.kept]
+        if not new:
+            return True
+        cap = self.budget if limit is None else min(limit, self.budget)
+        members = set(new)
+        cost = 0
+        for i in new:
+            cost += self.line_cost(i, notes.get(i) if notes else None)
+            if i - 1 not in self.kept and i - 1 not in members:
+                cost += GAP_TOKENS
+            if self.used + cost > cap:
+                return False
+        self.used += cost
+        for i in new:
+            self.kept[i] = None
+            if notes and i in notes:
+                self.notes[i] = notes[i]
+        self._units.append((new, cost))
+        return True
+
+    def render(self, render_fn: Callable[[list[int]], str]) -> str:
+        """``render_fn(sorted kept indices)``, giving back the last units until the text fits."""
+        while True:
+            text = render_fn(sorted(self.kept))
+            over = self.count(text) - self.budget
+            if over <= 0 or not self._units:
+                return text
+            freed = 0
+            while self._units and freed < over:
+                new, cost = self._units.pop()
+                freed += cost
+                self.used -= cost
+                for i in new:
+                    del self.kept[i]
+                    self.notes.pop(i, None)
+
+    def render_lines(self, key: str, kept_note: Callable[[list[int]], str]) -> str:
+        """Kept lines in order with gap markers and the full marker (``engines._lines.render_kept``)."""
+
+        def render(idx: list[int]) -> str:
+            return render_kept(
+                self.display, idx, key, unit=self.unit, kept_note=kept_note(idx), notes=self.notes
+            )
+
+        return self.render(render)
+
+
+def plural(n: int, word: str) -> str:
+    """``1 error``, ``3 errors``: for the kept notes of markers."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def within_budget(text: str, ctx: Context) -> bool:
+    """True when ``text`` may pass through unchanged: it fits, or nothing may be dropped."""
+    return not ctx.lossy or ctx.count_tokens(text) <= ctx.max_tokens
+
+
+def stored_original(text: str) -> tuple[str, bytes]:
+    """(key, payload) for the original text: its exact UTF-8 bytes (lone surrogates kept)."""
+    payload = text.encode("utf-8", "surrogatepass")
+    return make_key(payload), payload

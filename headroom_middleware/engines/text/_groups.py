@@ -1,0 +1,92 @@
+"""Lines grouped by template: counts, first and last occurrences, rare lines, table-like blocks.
+
+Shared by the log and test/build engines. The signal that something differs from the noise is
+structural, not a list of keywords: a line whose template is rare, a row that breaks a block of rows
+shaped alike (a benchmark row marked ``**`` among plain rows), the header above such a block.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+RARE = 2
+"""A template seen at most this many times is rare: each of its lines is worth showing."""
+FREQUENT = 5
+"""A template seen at least this many times is noise-like: show it once with its count."""
+BLOCK_MIN = 5
+"""Consecutive lines sharing a template from this many on form a block (a table, a list of rows)."""
+
+
+@dataclass(frozen=True)
+class Groups:
+    """Template statistics of the lines of one text."""
+
+    templates: list[str]
+    counts: Counter[str]
+    first: dict[str, int]
+    """Template -> index of its first line (insertion order: order of first appearance)."""
+    last: dict[str, int]
+
+    def count_of(self, i: int) -> int:
+        return self.counts[self.templates[i]]
+
+    def is_rare(self, i: int) -> bool:
+        return self.counts[self.templates[i]] <= RARE
+
+    def similar_note(self, i: int) -> str:
+        """``(×N similar)`` for a line whose template other lines share, else empty."""
+        c = self.counts[self.templates[i]]
+        return f"(×{c:,} similar)" if c > 1 else ""
+
+
+def group(templates: list[str]) -> Groups:
+    """Count templates and find where each first and last appears."""
+    last = {t: i for i, t in enumerate(templates)}
+    first: dict[str, int] = {}
+    for i, t in enumerate(templates):
+        if t not in first:
+            first[t] = i
+            if len(first) == len(last):
+                break
+    return Groups(templates, Counter(templates), first, last)
+
+
+def deviant_lines(groups: Groups, skip: set[int]) -> list[int]:
+    """Rare lines inside a block of frequent lines: a frequent template within two lines on both sides.
+
+    A benchmark row marked significant among plain rows, an odd line in a run of identical messages.
+    """
+    t = groups.templates
+    counts = groups.counts
+    n = len(t)
+    out: list[int] = []
+    for i in range(1, n - 1):
+        if counts[t[i]] > RARE or i in skip:
+            continue
+        above = {t[j] for j in (i - 1, i - 2) if j >= 0}
+        below = [t[j] for j in (i + 1, i + 2) if j < n]
+        if any(b in above and counts[b] >= FREQUENT for b in below):
+            out.append(i)
+    return out
+
+
+def block_heads(groups: Groups) -> list[tuple[int, int, int]]:
+    """(header line, first row, last row) of each block of ``BLOCK_MIN``+ consecutive same-template lines.
+
+    The header is the nearest non-blank line above the block (a table's column names); -1 when none.
+    """
+    t = groups.templates
+    n = len(t)
+    out: list[tuple[int, int, int]] = []
+    start = 0
+    for i in range(1, n + 1):
+        if i < n and t[i] == t[start]:
+            continue
+        if i - start >= BLOCK_MIN and t[start].strip():
+            head = start - 1
+            while head >= 0 and not t[head].strip():
+                head -= 1
+            out.append((head, start, i - 1))
+        start = i
+    return out

@@ -1,0 +1,114 @@
+"""Multi-line stack traces found in text, each kept as one unit: its header, first and last frames.
+
+Recognised by their frame lines, whatever the language: Python (``  File "x.py", line 3, in f``), Java,
+Kotlin, Scala and JavaScript (``    at pkg.Class.method(File.java:42)``, ``    ... 12 more``), Go panics
+(``\\t/src/x.go:12 +0x1d`` under ``goroutine 1 [running]:``), and generic ``    file.ext:line`` frames.
+Consecutive frames (one other line allowed between two: Python's source line, Go's function line,
+Java's ``Caused by:``) form a block. The unit keeps the lines that tell what happened and where: the
+header lines above the block (``Traceback…``, ``panic: …``, the exception line of Java), the first and
+last frames (one is the innermost, whichever way the language prints), every ``Caused by:`` and the
+exception line below a Python traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ._templates import template_of
+from ._textlines import LineIndex
+
+_FRAME_RE = re.compile(
+    r"""[ \t]+(?:at\s+\S|File\s+"|\.\.\.\s+\d+\s+(?:more|common\ frames\ omitted))
+      | \t\S+\.go:\d+
+      | [ \t]+\S+\.(?:py|java|kt|scala|rb|js|mjs|cjs|ts|tsx|go|rs|cs|cpp|cc|c|php|ex|exs):\d+
+    """,
+    re.VERBOSE,
+)
+_HEADER_RE = re.compile(
+    r"""Traceback\ \(most\ recent\ call\ last\)|panic:|fatal\ error:|goroutine\ \d+\ \[|Exception\ in\ thread
+      | Caused\ by:|.*\b\w*(?:Error|Exception|Throwable|Panic|Failure)\b|.*\b(?:ERROR|FATAL|CRITICAL|SEVERE)\b
+    """,
+    re.VERBOSE,
+)
+_TOP_RE = re.compile(r"Traceback \(most recent call last\)|panic:|fatal error:|Exception in thread")
+_EXCEPTION_LINE_RE = re.compile(r"\S.*(?:Error|Exception|Exit|Interrupt|Warning|Failure|error)\b|\S+:\s")
+_CAUSE_RE = re.compile(r"\s*(?:Caused by:|During handling of|The above exception|Suppressed:)")
+_MAX_GAP = 2
+_LOOK_BACK = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """One stack trace: the line range it spans and the lines that represent it."""
+
+    start: int
+    end: int
+    """Last line index of the trace (inclusive)."""
+    keep: tuple[int, ...]
+    """Header, first frame, last frame, causes, exception line: what is shown of it."""
+    head: int
+    """The line that names the failure (shown first; notes go there)."""
+    signature: str
+    """Template of the kept lines: identical traces (same failure, same place) share it."""
+
+
+def find_traces(index: LineIndex) -> list[Trace]:
+    """The stack traces in the text, in order of appearance."""
+    frames = index.starting_with(_FRAME_RE)
+    if not frames:
+        return []
+    lines = index.scan_lines
+    n = len(lines)
+    traces: list[Trace] = []
+    block_start = prev = frames[0]
+    for f in [*frames[1:], None]:
+        if f is not None and f - prev <= _MAX_GAP:
+            prev = f
+            continue
+        traces.append(_trace(lines, n, block_start, prev))
+        if f is not None:
+            block_start = prev = f
+    return traces
+
+
+def _trace(lines: list[str], n: int, first: int, last: int) -> Trace:
+    keep: dict[int, None] = {}
+    start = first
+    # Header lines above the first frame: Go's function line, "goroutine N", "Traceback", the exception.
+    for i in range(first - 1, max(first - 1 - _LOOK_BACK, -1), -1):
+        line = lines[i]
+        if not line.strip():
+            continue
+        if i != first - 1 and not _HEADER_RE.match(line):
+            break
+        keep[i] = None
+        start = i
+        if _TOP_RE.match(line):
+            break
+    keep[first] = None
+    if first + 1 <= last and lines[first + 1][:1] in (" ", "\t") and not _FRAME_RE.match(lines[first + 1]):
+        keep[first + 1] = None  # the source or file line that completes the first frame
+    for i in range(first + 1, last):
+        if _CAUSE_RE.match(lines[i]) or (not lines[i][:1].isspace() and _HEADER_RE.match(lines[i])):
+            keep[i] = None
+            if i + 1 <= last:
+                keep[i + 1] = None
+    end = last
+    if last - 1 > first and lines[last - 1][:1] not in ("", " ", "\t"):
+        keep[last - 1] = None  # Go prints the function line before its file line
+    keep[last] = None
+    nxt = last + 1
+    if nxt < n and lines[nxt][:1] in (" ", "\t") and not _FRAME_RE.match(lines[nxt]):
+        keep[nxt] = None  # Python's source line under the last frame
+        end = nxt
+        nxt += 1
+    if nxt < n and lines[nxt].strip() and _EXCEPTION_LINE_RE.match(lines[nxt]):
+        keep[nxt] = None  # the exception line below a Python traceback
+        end = nxt
+    kept = tuple(sorted(keep))
+    head = kept[0]
+    if lines[head].startswith("Traceback") and end in keep and end > last:
+        head = end
+    signature = "\n".join(template_of(lines[i]) for i in kept)
+    return Trace(start, end, kept, head, signature)

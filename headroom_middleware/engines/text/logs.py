@@ -1,0 +1,232 @@
+"""The log engine: lines grouped by template, errors and stack traces first, rare lines and outliers kept.
+
+Recognised by timestamp/level/source prefixes (ISO 8601, syslog, glog, Apache/nginx access, logfmt, JSON
+lines, level-first formats). Over the budget it shows, most important first: the first and last lines;
+every FATAL/ERROR line and stack trace, one per template with its count (a trace is one unit: header,
+first and last frames, exception line); lines matching the query; numeric outliers (a duration or size
+far above the rest of its template); warnings and other error-signal lines, one per template; every line
+whose template is rare; then each remaining template once with its count; then last occurrences. Gap
+markers show where lines were left out and the closing marker names the key of the original.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import compress as select_where
+
+from .._base import Compressed, Context
+from ._fit import Selection, plural, stored_original, within_budget
+from ._groups import FREQUENT, Groups, deviant_lines, group
+from ._templates import UNIT_VALUE_RE, templates_of
+from ._textlines import LineIndex, query_terms
+from ._traces import Trace, find_traces
+
+_PREFIX_RE = re.compile(
+    r"""\s{0,4}(?:
+        \[?\d{4}[-/.]\d{2}[-/.]\d{2}[T\ _]\d{1,2}:\d{2}          # ISO 8601 and its cousins
+      | \[?\d{1,2}/\w{3}/\d{4}[:\ ]\d{2}:\d{2}                  # 10/Oct/2000:13:55:36
+      | \[?\w{3},?\ \d{1,2}\ \w{3}\ \d{4}\ \d{2}:\d{2}          # RFC 2822
+      | \[?[A-Z][a-z]{2}\ +\d{1,2}\ \d{2}:\d{2}:\d{2}           # syslog: Mar  3 10:00:00
+      | \[?\d{2}:\d{2}:\d{2}                                    # time only
+      | [IWEF]\d{4}\ +\d{2}:\d{2}:\d{2}                         # glog
+      | \[?\d{10}(?:\.\d+)?[\]\s]                               # epoch seconds
+      | \[?(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|FATAL|CRITICAL|SEVERE)\]?[\s:]
+      | (?:time|ts|timestamp|level|lvl)=                        # logfmt
+      | \{.*"(?:level|severity|msg|message|time|timestamp|ts|@timestamp)"\s*:   # JSON lines
+      | \d{1,3}(?:\.\d{1,3}){3}\ \S+\ \S+\ \[                   # access logs
+    )""",
+    re.VERBOSE,
+)
+_SEVERE_ROOTS = ("err", "fatal", "crit", "panic", "emerg", "alert", "severe")
+_SEVERE_RE = re.compile(
+    r"""\b(?:FATAL|CRITICAL|CRIT|ERROR|ERR|SEVERE|EMERG|EMERGENCY|ALERT|PANIC)\b
+      | (?i:level|lvl|severity|levelname)["']?\s*[=:]\s*["']?
+        (?i:fatal|critical|crit|error|err|severe|emerg\w*|alert|panic)\b
+      | ^[EF]\d{4}[ ]
+    """,
+    re.VERBOSE,
+)
+_WARN_RE = re.compile(
+    r"\b(?:WARN|WARNING)\b|(?i:level|lvl|severity|levelname)[\"']?\s*[=:]\s*[\"']?(?i:warn\w*)\b|^W\d{4} "
+)
+_UNIT_SLOT_RE = re.compile(
+    r"<(?:ns|us|µs|ms|s|sec|secs|seconds|min|mins|minutes|h|hours|B|bytes|kB|KB|KiB|MB|MiB|GB|GiB|TB|TiB)>"
+)
+_VALUE_AT_RE = re.compile(r"\s*" + UNIT_VALUE_RE.pattern.removeprefix(r"(?<![\w.])"))
+_SCALE = {
+    "ns": ("t", 1e-6), "us": ("t", 1e-3), "µs": ("t", 1e-3), "ms": ("t", 1.0), "s": ("t", 1e3),
+    "sec": ("t", 1e3), "secs": ("t", 1e3), "seconds": ("t", 1e3), "min": ("t", 6e4), "mins": ("t", 6e4),
+    "minutes": ("t", 6e4), "h": ("t", 3.6e6), "hours": ("t", 3.6e6), "b": ("b", 1.0), "bytes": ("b", 1.0),
+    "kb": ("b", 1e3), "kib": ("b", 1024.0), "mb": ("b", 1e6), "mib": ("b", 1024.0**2), "gb": ("b", 1e9),
+    "gib": ("b", 1024.0**3), "tb": ("b", 1e12), "tib": ("b", 1024.0**4),
+}  # fmt: skip
+
+ALWAYS_HEAD = 2
+ALWAYS_TAIL = 2
+RARE_SHARE = 0.6
+"""Rare lines may first fill the budget up to this share, so that templates with counts still show."""
+CONTEXT_SHARE = 0.5
+OUTLIER_MIN_LINES = 8
+OUTLIER_SCAN_LIMIT = 200_000
+"""Lines of one template examined for numeric outliers at most (bounded work on huge logs)."""
+OUTLIERS_PER_TEMPLATE = 3
+
+
+def looks_like(head: str) -> bool:
+    """True when most lines of ``head`` start with a timestamp, a level or another log prefix."""
+    lines = [line for line in head.split("\n", 60)[:60] if line.strip()]
+    if len(lines) < 3:
+        return False
+    hits = sum(1 for line in lines if _PREFIX_RE.match(line))
+    return hits >= max(3, 0.4 * len(lines))
+
+
+def compress(text: str, ctx: Context) -> Compressed:
+    """Within budget (or when nothing may be dropped), pass through; over it, keep what matters."""
+    if within_budget(text, ctx):
+        return Compressed(text, "passthrough")
+    key, payload = stored_original(text)
+    index = LineIndex(text)
+    lines = index.lines
+    n = len(lines)
+    groups = group(templates_of(index.scan_lines))
+    traces = find_traces(index)
+    in_trace: set[int] = set()
+    for tr in traces:
+        in_trace.update(range(tr.start, tr.end + 1))
+    severe = [i for i in index.verified(index.with_words(_SEVERE_ROOTS), _SEVERE_RE) if i not in in_trace]
+    warns = index.verified(index.with_words(("warn",)), _WARN_RE)
+    signals = index.error_lines()
+    matches = index.with_words(query_terms(ctx.query))
+    sel = Selection(lines, ctx)
+
+    def take(i: int, limit: int | None = None) -> bool:
+        note = groups.similar_note(i) if groups.first[groups.templates[i]] == i else ""
+        return sel.add([i], notes={i: note} if note else None, limit=limit)
+
+    for i in [*range(min(ALWAYS_HEAD, n)), *range(max(n - ALWAYS_TAIL, 0), n)]:
+        take(i)
+    # Errors and traces, one per template (trace: one per signature), in order of appearance.
+    trace_counts: dict[str, int] = {}
+    for tr in traces:
+        trace_counts[tr.signature] = trace_counts.get(tr.signature, 0) + 1
+    firsts: list[tuple[int, Trace | None]] = [(tr.start, tr) for tr in _first_per_signature(traces)]
+    firsts += [(i, None) for i in severe if groups.first[groups.templates[i]] == i]
+    for pos, item in sorted(firsts, key=lambda p: p[0]):
+        if item is None:
+            take(pos)
+            continue
+        c = trace_counts[item.signature]
+        sel.add(item.keep, notes={item.head: f"(×{c:,} identical traces)"} if c > 1 else None)
+    for i in matches:
+        take(i)
+    outliers = _outliers(index, groups)
+    for i, note in outliers:
+        sel.add([i], notes={i: note})
+    for i in deviant_lines(groups, in_trace):
+        take(i)
+    for i in [*warns, *signals]:
+        if i not in in_trace and groups.first[groups.templates[i]] == i:
+            take(i)
+    rare = [i for i in range(n) if groups.is_rare(i) and i not in in_trace]
+    cap = max(sel.used, int(ctx.max_tokens * RARE_SHARE))
+    for i in rare:
+        take(i, limit=cap)
+    for t, i in sorted(groups.first.items(), key=lambda p: (-groups.counts[p[0]], p[1])):
+        if groups.counts[t] > 1 and i not in in_trace:
+            take(i)
+    for i in rare:
+        take(i)
+    for i in severe:
+        take(groups.last[groups.templates[i]])
+    for t, i in groups.last.items():
+        if groups.counts[t] >= FREQUENT and i not in in_trace:
+            sel.add([i])
+    cap = max(sel.used, int(ctx.max_tokens * CONTEXT_SHARE))
+    head, tail = ALWAYS_HEAD, n - ALWAYS_TAIL - 1
+    while head <= tail and (take(head, limit=cap) | take(tail, limit=cap)):
+        head, tail = head + 1, tail - 1
+
+    severe_set = set(severe)
+    trace_heads = {tr.head for tr in traces}
+    outlier_set = {i for i, _ in outliers}
+
+    def kept_note(idx: list[int]) -> str:
+        parts = []
+        for count, word in (
+            (sum(1 for i in idx if i in severe_set), "error line"),
+            (sum(1 for i in idx if i in trace_heads), "stack trace"),
+            (sum(1 for i in idx if i in outlier_set), "outlier"),
+            (sum(1 for i in idx if groups.is_rare(i)), "rare line"),
+        ):
+            if count:
+                parts.append(plural(count, word))
+        shown = len({groups.templates[i] for i in idx})
+        parts.append(f"{shown:,} of {len(groups.counts):,} templates")
+        return ", ".join(parts)
+
+    out = sel.render_lines(key, kept_note)
+    return Compressed(out, "log:templates", ((key, payload),))
+
+
+def _first_per_signature(traces: list[Trace]) -> list[Trace]:
+    seen: dict[str, Trace] = {}
+    for tr in traces:
+        seen.setdefault(tr.signature, tr)
+    return list(seen.values())
+
+
+def _outliers(index: LineIndex, groups: Groups) -> list[tuple[int, str]]:
+    """Lines whose duration or size is far above the rest of their template: (index, note).
+
+    Only templates that hold a unit slot (``<ms>``, ``<MB>``…) and have enough lines are examined; their
+    lines are scanned in one regex pass over their join, not one call per line.
+    """
+    slotted = [t for t, c in groups.counts.items() if c >= OUTLIER_MIN_LINES and _UNIT_SLOT_RE.search(t)]
+    found: dict[int, str] = {}
+    lines = index.scan_lines
+    n = len(lines)
+    for t in slotted:
+        rows = list(select_where(range(n), map(t.__eq__, groups.templates)))[:OUTLIER_SCAN_LIMIT]
+        joined = "\n".join([lines[i] for i in rows])
+        for slot in _UNIT_SLOT_RE.finditer(t):
+            # The literal text just before the slot anchors it: a pattern starting with a literal is
+            # searched at C speed, where a digit-led pattern crawls through every number of every line.
+            before = t[: slot.start()]
+            anchor = before[before.rfind(">") + 1 :].strip()
+            if len(anchor) < 2:
+                continue
+            pattern = re.compile(re.escape(anchor) + _VALUE_AT_RE.pattern)
+            pairs = pattern.findall(joined)
+            if len(pairs) != len(rows):  # not one value per line: match line by line instead
+                found_rows = [(i, m.groups()) for i in rows if (m := pattern.search(lines[i])) is not None]
+                rows = [i for i, _ in found_rows]
+                pairs = [g for _, g in found_rows]
+            for i, note in _far_above(rows, pairs):
+                found.setdefault(i, note)
+    return sorted(found.items())
+
+
+def _far_above(rows: list[int], pairs: list[tuple[str, str]]) -> list[tuple[int, str]]:
+    """The few values far above the median of their slot (robust: median absolute deviation)."""
+    n = len(rows)
+    if n < OUTLIER_MIN_LINES:
+        return []
+    units = {unit for _, unit in pairs}
+    if len(units) == 1:
+        scale = _SCALE[units.pop().lower()][1]
+        values = [float(num) * scale for num, _ in pairs]
+    else:
+        values = [float(num) * _SCALE[unit.lower()][1] for num, unit in pairs]
+    order = sorted(range(n), key=values.__getitem__)
+    med = values[order[n // 2]]
+    typical = "".join(pairs[order[n // 2]])
+    mad = sorted([abs(v - med) for v in values])[n // 2]
+    spread = 1.4826 * mad if mad > 0 else max(med, 1e-9) * 0.5
+    threshold = max(med + 8 * spread, 3 * med)
+    out: list[tuple[int, str]] = []
+    for k in reversed(order):
+        if values[k] <= threshold or len(out) == OUTLIERS_PER_TEMPLATE:
+            break
+        out.append((rows[k], f"(outlier: {''.join(pairs[k])}, typical {typical})"))
+    return out
