@@ -465,3 +465,25 @@ def test_langgraph_store_missing_falls_back_to_lossless(payload: str, caplog: An
     (msg,) = _tool_messages(result["messages"], "get_instances")
     assert not hm.carries_marker(msg.content)  # nothing dropped without a place to keep it
     assert "create_agent(store=...)" in caplog.text
+
+
+async def test_concurrent_runs_share_one_middleware(payload: str) -> None:
+    import asyncio
+
+    mw = HeadroomMiddleware()
+
+    async def one(i: int) -> dict[str, Any]:
+        model = ScriptedChatModel(
+            script=[call("get_instances", {"region": f"r{i}"}, "c1"), _retrieve_step(), AIMessage("ok")]
+        )
+        agent = create_agent(model, tools=[_instances_tool(payload)], middleware=[mw])
+        question = HumanMessage("which instances are stopped?")
+        result: dict[str, Any] = await agent.ainvoke({"messages": [question]})
+        _check_round_trip(result, model, payload, mw.store)
+        return result
+
+    results = await asyncio.gather(*(one(i) for i in range(6)))
+    # Same payload and query: every run compressed it to the same bytes under the same key.
+    assert len({r["headroom"]["keys"][0] for r in results}) == 1
+    assert len({_tool_messages(r["messages"], "get_instances")[0].content for r in results}) == 1
+    assert mw.counter.snapshot()["results"] == 6
