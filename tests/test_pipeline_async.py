@@ -6,6 +6,8 @@ import asyncio
 import json
 import logging
 import random
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import pytest
@@ -203,3 +205,37 @@ def test_length_bound_worst_cases() -> None:
     for ch in ["\n", "7", "😀", "\u0800"]:
         text = ch * 1000
         assert hm.estimate_tokens(text) <= _pipeline.ESTIMATOR_TOKENS_PER_CHAR * len(text)
+
+
+@pytest.mark.parametrize("error", [RuntimeError("worker bug"), BrokenProcessPool("a worker died")])
+async def test_process_worker_failure_is_fail_open(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, error: Exception
+) -> None:
+    def failing_submit(self: _pipeline.Pipeline, todo: Any) -> Future[Any]:
+        fut: Future[Any] = Future()
+        fut.set_exception(error)
+        return fut
+
+    monkeypatch.setattr(_pipeline.Pipeline, "_submit", failing_submit)
+    msgs = chat(log_text())
+    with hm.Pipeline(config=hm.Config(executor="process", workers=1)) as p:
+        assert p._processes is not None
+        p._processes.get()  # a live pool, so that a broken one can be seen dropped
+        with caplog.at_level(logging.WARNING, logger="headroom_middleware"):
+            out, report = await p.acompress(msgs)
+            out_sync, report_sync = p.compress(msgs)
+        assert out is msgs and out_sync is msgs and report.errors == report_sync.errors == 1
+        assert type(error).__name__ in caplog.text
+        # A broken pool is dropped so that the next call starts a fresh one.
+        assert (p._processes._pool is None) == isinstance(error, BrokenProcessPool)
+
+
+async def test_process_strict_mode_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing_submit(self: _pipeline.Pipeline, todo: Any) -> Future[Any]:
+        fut: Future[Any] = Future()
+        fut.set_exception(RuntimeError("worker bug"))
+        return fut
+
+    monkeypatch.setattr(_pipeline.Pipeline, "_submit", failing_submit)
+    with hm.Pipeline(config=hm.Config(executor="process", strict=True)) as p, pytest.raises(RuntimeError):
+        await p.acompress(chat(log_text()))
