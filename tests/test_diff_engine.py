@@ -206,3 +206,16 @@ def test_looks_like_diffs(head: str) -> None:
 )
 def test_looks_like_rejects_other_kinds(head: str) -> None:
     assert not diff.looks_like(head)
+
+
+def test_crlf_diff_still_recognises_generated_files() -> None:
+    lock = "\r\n".join(f'+    "pkg-{i}": "1.0.{i}",' for i in range(600))
+    text = (
+        "diff --git a/package-lock.json b/package-lock.json\r\nindex 1..2 100644\r\n"
+        "--- a/package-lock.json\r\n+++ b/package-lock.json\r\n@@ -1,0 +1,600 @@\r\n" + lock + "\r\n"
+    )
+    out = diff.compress(text, _ctx(300)).text
+    assert '"pkg-1"' not in out
+    assert out.startswith(
+        "diff --git a/package-lock.json b/package-lock.json\r\n" + _markers.gap(604, "lines (+600/-0)")
+    )

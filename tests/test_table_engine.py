@@ -209,3 +209,26 @@ def test_corpus_payloads_are_not_tables() -> None:
             continue
         head = path.read_bytes().decode("utf-8", "surrogateescape")[:4096]
         assert not table.looks_like(head), path.name
+
+
+def test_df_keeps_the_nearly_full_filesystem() -> None:
+    rows = ["Filesystem      Size  Used Avail Use% Mounted on"]
+    for i in range(200):
+        size, use = f"{55 + i % 9}M", f"{(i * 7) % 60 + 5}%"
+        rows.append(f"{f'/dev/loop{i}':<14}{size:>6}{size:>6}{'0':>6}{use:>5} /snap/x/{i}")
+    rows[77] = "/dev/nvme0n1p2  915G  899G   16G  99% /"
+    text = "\n".join(rows) + "\n"
+    assert detect(text) == "table"
+    out = table.compress(text, _ctx(300)).text
+    assert "/dev/nvme0n1p2  915G  899G   16G  99% /" in out
+    assert estimate_tokens(out) <= 300
+
+
+def test_lines_the_engine_cannot_place_never_break_the_budget() -> None:
+    head = "NAME      STATUS    AGE"
+    rows = [f"pod-{i:04d}  Running   {i % 50}d" for i in range(300)]
+    tail = [f"warning: something odd happened on line {i} of the report" for i in range(300)]
+    text = "\n".join([head, *rows, "", *tail]) + "\n"
+    out = table.compress(text, _ctx(250))
+    assert estimate_tokens(out.text) <= 250
+    assert out.text.startswith(head)

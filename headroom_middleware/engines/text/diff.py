@@ -128,13 +128,14 @@ class _Hunk:
 
 
 def _path_of_git_header(line: str) -> str:
+    line = line.rstrip("\r")
     cut = line.rfind(" b/")
     return line[cut + 3 :] if cut >= 0 else line.rsplit(" ", 1)[-1]
 
 
 def _path_of_marker(line: str) -> str:
     """The path of a ``--- a/x`` or ``+++ b/x`` line (a tab-separated timestamp is left out)."""
-    path = line[4:].split("\t", 1)[0].strip()
+    path = line[4:].split("\t", 1)[0].strip()  # strip() also drops a CRLF diff's "\r"
     return path[2:] if path.startswith(("a/", "b/")) else path
 
 
@@ -194,7 +195,7 @@ def _parse(lines: Sequence[str]) -> tuple[bytearray, list[_File]]:
                 new_left = 1 if m.group(2) is None else int(m.group(2))
         elif line.startswith("diff "):
             cur = _File(i, git=line.startswith("diff --git "))
-            cur.path = _path_of_git_header(line) if cur.git else line.rsplit(" ", 1)[-1]
+            cur.path = _path_of_git_header(line) if cur.git else line.rstrip("\r").rsplit(" ", 1)[-1]
             files.append(cur)
             kinds[i] = KEY
         elif line.startswith("--- ") and i + 1 < n and lines[i + 1].startswith("+++ "):
@@ -216,7 +217,7 @@ def _parse(lines: Sequence[str]) -> tuple[bytearray, list[_File]]:
             cur.new = cur.new or line.startswith("new file mode")
             cur.deleted = cur.deleted or line.startswith("deleted file mode")
             if line.startswith(("rename to ", "copy to ")):
-                cur.path = line.split(" to ", 1)[1]
+                cur.path = line.split(" to ", 1)[1].rstrip("\r")
         elif cur is not None and not cur.hunks and line.startswith("index "):
             kinds[i] = MINOR
         else:
@@ -235,13 +236,19 @@ def compress(text: str, ctx: Context) -> Compressed:
     if not ctx.lossy or within_budget(text, ctx):
         return Compressed(text, "passthrough")
     lines = text.split("\n")
+    if len(lines) > 1 and not lines[-1]:
+        lines.pop()  # a final newline ends the last line; it does not start another
     n = len(lines)
     kinds, files = _parse(lines)
     if not files:
         return compress_generic(text, ctx)  # not a diff after all
     too_long = max(200, ctx.max_tokens)  # chars: never show one line that would crowd out the rest
 
-    always = [i for i in range(n) if kinds[i] in (KEY, PREAMBLE) and len(lines[i]) <= too_long]
+    # Blank lines between commits (git log -p) or at the end carry nothing: shown in no case.
+    blank = [kinds[i] == PREAMBLE and not lines[i].strip() for i in range(n)]
+    always = [
+        i for i in range(n) if kinds[i] in (KEY, PREAMBLE) and not blank[i] and len(lines[i]) <= too_long
+    ]
     asked = [
         i
         for i in query_lines(ctx.query, text, line_starts(lines))
@@ -252,7 +259,10 @@ def compress(text: str, ctx: Context) -> Compressed:
     adds = [0, *accumulate(is_add)]
     dels = [0, *accumulate(is_del)]
     # Lines whose loss needs no marker: context, index/---/+++ lines, hunk headers, "\ No newline".
-    quiet = [0, *accumulate(k in (CONTEXT, MINOR, HUNK, NOTE) for k in kinds)]
+    quiet = [
+        0,
+        *accumulate(k in (CONTEXT, MINOR, HUNK, NOTE) or b for k, b in zip(kinds, blank, strict=True)),
+    ]
     file_starts = [f.start for f in files]
     starts_before = [0] * (n + 1)
     for s in file_starts:

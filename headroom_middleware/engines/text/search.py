@@ -36,6 +36,10 @@ _TIMESTAMP_RE = re.compile(r"\d{4}-\d\d-\d\d|\d\d:\d\d")
 # A "path" ending in an hour (``…T19`` before ``:33:00``) is a timestamp, and commas mean CSV.
 _TIME_TAIL_RE = re.compile(r"(?:^|[T\s])\d{1,2}$")
 _PATHISH_RE = re.compile(r"[^\s:,]*[A-Za-z_][^\s:,]*")
+# ``grep -r`` without ``-n``: ``path:text``, where the path has a folder or an extension.
+_PLAIN_RE = re.compile(r"((?:[^\s:,]*/)?[^\s:,/]*(?:/|\.[A-Za-z0-9]{1,8})):(?!\d+[:-])")
+_MAX_OTHER = 20
+"""Unparsed lines (``Binary file x matches``, ``grep: x: Permission denied``) kept in view."""
 
 _SAMPLE_LINES = 60
 
@@ -48,6 +52,11 @@ def _is_match_line(line: str) -> bool:
         and _PATHISH_RE.fullmatch(m.group(1)) is not None
         and _TIME_TAIL_RE.search(m.group(1)) is None
     )
+
+
+def _is_plain_match(line: str) -> bool:
+    m = _PLAIN_RE.match(line)
+    return m is not None and _TIMESTAMP_RE.match(m.group(1)) is None
 
 
 def _is_context_line(line: str) -> bool:
@@ -78,7 +87,7 @@ def looks_like(head: str) -> bool:
         return False
     matches = [line for line in sample if _is_match_line(line)]
     if len(matches) < 2:
-        return False
+        return _plain_mode(lines)
     context = sum(1 for line in sample if _is_context_line(line))
     if len(matches) + context < 0.7 * len(sample):
         return False
@@ -86,7 +95,16 @@ def looks_like(head: str) -> bool:
     return diagnostics <= 0.2 * len(matches)
 
 
-def _classify(lines: Sequence[str], heading: bool) -> tuple[bytearray, list[int], list[str]]:
+def _plain_mode(lines: Sequence[str]) -> bool:
+    """True for ``grep -r`` output without line numbers: most lines are ``path:text``."""
+    sample = [line for line in lines[:_SAMPLE_LINES] if line.strip()]
+    if len(sample) < 3 or any(_is_match_line(line) for line in sample):
+        return False
+    plain = [m.group(1) for line in sample if (m := _PLAIN_RE.match(line)) is not None]
+    return len(plain) >= 0.8 * len(sample) and len(set(plain)) >= 2 and not _TIMESTAMP_RE.match(plain[0])
+
+
+def _classify(lines: Sequence[str], heading: bool, plain: bool) -> tuple[bytearray, list[int], list[str]]:
     """Kind of each line, the file id each line belongs to, and the file paths in order of appearance."""
     n = len(lines)
     kinds = bytearray(n)
@@ -111,8 +129,12 @@ def _classify(lines: Sequence[str], heading: bool) -> tuple[bytearray, list[int]
             kinds[i] = MATCH
         elif cur and line.startswith(cur) and _AT_CONTEXT_RE.match(line, len(cur)):
             kinds[i] = CONTEXT
+        elif plain and cur and line.startswith(cur) and line[len(cur) : len(cur) + 1] == ":":
+            kinds[i] = MATCH
         else:
             m = _MATCH_RE.match(line)
+            if m is None and plain:
+                m = _PLAIN_RE.match(line)
             if m is not None:
                 kinds[i] = MATCH
                 cur = m.group(1)
@@ -132,8 +154,10 @@ def compress(text: str, ctx: Context) -> Compressed:
     if not ctx.lossy or within_budget(text, ctx):
         return Compressed(text, "passthrough")
     lines = text.split("\n")
+    if len(lines) > 1 and not lines[-1]:
+        lines.pop()  # a final newline ends the last line; it does not start another
     n = len(lines)
-    kinds, file_of, paths = _classify(lines, _heading_mode(lines))
+    kinds, file_of, paths = _classify(lines, _heading_mode(lines), _plain_mode(lines))
     if MATCH not in kinds:
         return compress_generic(text, ctx)  # not search output after all
     too_long = max(200, ctx.max_tokens)  # chars: one line this long would crowd out everything else
@@ -151,10 +175,17 @@ def compress(text: str, ctx: Context) -> Compressed:
             path_line[file_of[i]] = i
         elif kind == OTHER and len(lines[i]) <= too_long:
             always.append(i)
+    if len(always) > _MAX_OTHER:  # many unparsed lines: show the first and last few, count the rest
+        always = always[: _MAX_OTHER // 2] + always[-_MAX_OTHER // 2 :]
     asked = [i for i in query_lines(ctx.query, text, line_starts(lines)) if len(lines[i]) <= too_long]
-    file_start = [path_line[f] if path_line[f] >= 0 else (per_file[f] or [n])[0] for f in range(len(paths))]
+    file_start = [n] * len(paths)  # where each file's lines begin (its path line or first match)
+    for i in reversed(range(n)):
+        if kinds[i] in (MATCH, PATH) and file_of[i] >= 0:
+            file_start[file_of[i]] = i
+    boundaries = sorted(file_start)
     # Distinct files among dropped matches in O(1): files are contiguous in grep/rg output, so count
     # the places where the file changes from one match to the next.
+    unplaced = [0, *accumulate(k in (OTHER, PATH) for k in kinds)]
     match_files = [file_of[i] for i in match_lines]
     file_changes = [0, *accumulate(int(a != b) for a, b in pairwise(match_files))]
 
@@ -163,7 +194,9 @@ def compress(text: str, ctx: Context) -> Compressed:
         last = bisect_left(match_lines, end)
         dropped = last - first
         if dropped == 0:
-            return None  # only context lines and separators: the full marker says they were dropped
+            others = unplaced[end] - unplaced[start]
+            # Only context lines and separators: the full marker says they were dropped.
+            return (others, "lines") if others else None
         noun = "match" if dropped == 1 else "matches"
         files = 1 + file_changes[last - 1] - file_changes[first]
         if files == 1:
@@ -171,13 +204,20 @@ def compress(text: str, ctx: Context) -> Compressed:
             return dropped, f"{noun} in {where}"
         return dropped, f"{noun} in {files:,} files"
 
-    def select(per_file_cap: int, files_shown: int) -> list[int]:
+    # How many files the selection being rendered names; ``select`` sets it and ``render`` reads it
+    # (``fit_levels`` renders each selection right after making it).
+    named = [len(paths)]
+
+    def select(per_file_cap: int, sampled: int, files_shown: int) -> list[int]:
+        """Up to ``per_file_cap`` matches of each of the first ``sampled`` files; a count for each other
+        file up to ``files_shown``; one count for the files after."""
+        named[0] = files_shown
         cut = file_start[files_shown] if files_shown < len(paths) else n
         kept = [i for i in always if i < cut]
         kept += asked
-        for f in range(files_shown):
+        for f in range(sampled):
             kept += per_file[f][:per_file_cap]
-            if path_line[f] >= 0:
+            if path_line[f] >= 0:  # with no match shown, the gap names the file instead
                 kept.append(path_line[f])
         return sorted(set(kept))
 
@@ -186,22 +226,30 @@ def compress(text: str, ctx: Context) -> Compressed:
     has_context = CONTEXT in kinds
 
     def render(kept: list[int]) -> str:
-        shown = [i for i in kept if kinds[i] == MATCH]
-        files = len({file_of[i] for i in shown})
-        note = f"{len(shown):,} of {len(match_lines):,} matches in {files:,} of {len(paths):,} files"
+        shown = sum(1 for i in kept if kinds[i] == MATCH)
+        note = f"{shown:,} of {len(match_lines):,} matches; {named[0]:,} of {len(paths):,} files named"
         if has_context:
             note += "; context lines dropped"
         if asked:
             note += f"; {len(asked):,} lines match the query"
-        return render_selection(lines, kept, describe, _markers.omitted(n - len(kept), n, "lines", key, note))
+        marker = _markers.omitted(n - len(kept), n, "lines", key, note)
+        # One gap per named file, so each says how many of its matches were left out; the files past
+        # the last named one share one gap.
+        return render_selection(lines, kept, describe, marker, boundaries[: named[0] + 1])
 
     widest = max(map(len, per_file), default=0)
-    levels = widest + len(paths)  # level t: cap = widest - t while t < widest, then fewer files
+    files = len(paths)
+    # Levels, richest first: at most ``widest - t`` matches per file, down to one; then one match for
+    # fewer and fewer files (the others get a count); then counts for fewer and fewer files.
+    levels = widest - 1 + 2 * files
 
     def at_level(t: int) -> list[int]:
         if t < widest:
-            return select(widest - t, len(paths))
-        return select(1, len(paths) - (t - widest))
+            return select(widest - t, files, files)
+        t -= widest - 1
+        if t <= files:
+            return select(1, files - t, files)
+        return select(1, 0, files - (t - files))
 
     text_out = fit_levels(at_level, levels, render, ctx)
     return Compressed(text_out, "search:files", ((key, payload),))

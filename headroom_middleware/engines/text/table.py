@@ -36,11 +36,24 @@ SAMPLE_ROWS = 3
 _LS_RE = re.compile(r"[-dlcbpsDn][rwxsStTl-]{9}[.+@]?\s+\d+\s")
 _LS_NAMES = ("mode", "links", "owner", "group", "size", "month", "day", "time", "name")
 _UPPER_TOKEN_RE = re.compile(r"[A-Z%#][A-Z0-9_%()/.:#-]*")
-_TITLE_TOKEN_RE = re.compile(r"[A-Z%#][A-Za-z0-9_%()/.:#-]*")
+_TITLE_TOKEN_RE = re.compile(r"[A-Za-z%#][A-Za-z0-9_%()/.:#+-]*")
 _CSV_HEADER_FIELD_RE = re.compile(r"\s*\"?[A-Za-z_#%][^\n]{0,63}")
 _DELIMITERS = (",", "\t", ";", "|")
 
-_STATUS_NAMES = ("status", "state", "phase", "stat", "health", "conclusion", "result", "outcome", "condition")
+_STATUS_NAMES = (
+    "status",
+    "state",
+    "phase",
+    "stat",
+    "health",
+    "conclusion",
+    "result",
+    "outcome",
+    "condition",
+    "level",
+    "severity",
+    "type",
+)
 _NOT_MEASURES_RE = re.compile(
     r"(?i)(?:^|[^a-z])(?:id|pid|ppid|pgid|sid|uid|gid|port|ports|inode|node|device|tty|no|num|number|index|idx|"
     r"date|time|start|started|created|updated|age|year|month|day|version|revision|zip|phone|mode|links|"
@@ -49,7 +62,7 @@ _NOT_MEASURES_RE = re.compile(
 _UNHEALTHY_RE = re.compile(
     r"(?i)backoff|err|fail|kill|evict|pending|unknown|unhealthy|not ?ready|terminat|containercreating|"
     r"degraded|restarting|dead|lost|declined|rejected|cancel|time[sd]? ?out|crash|oom|abort|invalid|refused|"
-    r"denied|unavailable|unschedulable|schedulingdisabled|critical|init:|exited \((?!0\))"
+    r"denied|unavailable|unschedulable|schedulingdisabled|critical|warn|init:|exited \((?!0\))"
 )
 _HEALTHY_TEXT = """
 running ready completed succeeded success up active ok healthy bound available deployed true passed pass
@@ -58,7 +71,11 @@ done delivered shipped open enabled
 # Status keys that say all is well even when rare (a job container that exited cleanly).
 _HEALTHY_STATUS = frozenset([*_HEALTHY_TEXT.split(), "exited (0)"])
 _NUMBER_RE = re.compile(r"\s*(-?\d+(?:\.\d+)?)\s*(%|[kKmMgGtTpP]i?[bB]?|)(?:\s*\([^)]*\))?\s*")
-_UNIT = {"": 1.0, "%": 1.0, "m": 1e-3, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15}
+# "m" is kubectl's milli-CPU; sizes are decimal (k, M, G…) or binary with "i" (Ki, Mi, Gi…).
+_UNIT = {"": 1.0, "%": 1.0, "m": 1e-3, "k": 1e3, "K": 1e3, "M": 1e6, "g": 1e9, "G": 1e9, "t": 1e12, "T": 1e12}
+_UNIT |= {"p": 1e15, "P": 1e15}
+_FULL_PERCENT = 90.0
+"""A percentage this high (disk ``Use%``, ``CPU%``) is worth seeing whatever the rest look like."""
 _OUTLIER_MIN_RATIO = math.log(8)
 """An outlier is at least 8x the median (in log1p space), however tight the rest are."""
 _OUTLIER_MADS = 5.0
@@ -119,8 +136,8 @@ def _aligned_header(header: str, rows: Sequence[str]) -> list[tuple[int, int]] |
         return None
     tokens = [header[s:e] for s, e in words]
     upper = all(_UPPER_TOKEN_RE.fullmatch(t) for t in tokens)
-    if not upper and not all(_TITLE_TOKEN_RE.fullmatch(t) for t in tokens):
-        return None
+    if not upper and not (tokens[0][:1].isupper() and all(_TITLE_TOKEN_RE.fullmatch(t) for t in tokens)):
+        return None  # column names: NAME STATUS (kubectl, ps, docker) or Filesystem Size Used (df)
     sample = [row for row in rows[:30] if row.strip()]
     if len(sample) < 2:
         return None
@@ -135,7 +152,7 @@ def _aligned_header(header: str, rows: Sequence[str]) -> list[tuple[int, int]] |
             left = row[s - 1] == " " and row[s] != " "
             right = e <= width and row[e - 1] != " " and (e == width or row[e] == " ")
             aligned += left or right
-    return words if aligned >= (0.8 if upper else 0.9) * total else None
+    return words if aligned >= 0.8 * total else None
 
 
 @dataclass
@@ -276,6 +293,12 @@ def _outlier_rows(table: _Table) -> list[int]:
         values = [(_log_scale(v), row) for v, row in zip(column, table.rows, strict=True) if v is not None]
         if len(values) < 0.8 * n:
             continue
+        cells = [f[c] for f in table.fields[:20] if c < len(f) and f[c]]
+        if sum(cell.endswith("%") for cell in cells) >= 0.8 * len(cells):
+            full = [
+                row for v, row in zip(column, table.rows, strict=True) if v is not None and v >= _FULL_PERCENT
+            ]
+            found += full[:cap]
         scaled = [y for y, _ in values]
         mid = median(scaled)
         spread = 1.4826 * median([abs(y - mid) for y in scaled])
@@ -335,6 +358,8 @@ def compress(text: str, ctx: Context) -> Compressed:
     if not ctx.lossy or within_budget(text, ctx):
         return Compressed(text, "passthrough")
     lines = text.split("\n")
+    if len(lines) > 1 and not lines[-1]:
+        lines.pop()  # a final newline ends the last line; it does not start another
     n = len(lines)
     kinds, tables = _parse(lines)
     if not tables:
@@ -394,14 +419,14 @@ def compress(text: str, ctx: Context) -> Compressed:
     def render(kept: list[int]) -> str:
         shown = [i for i in kept if kinds[i] == ROW]
         parts = [f"header, {len(shown):,} of {total_rows:,} rows"]
-        for label, group in (
-            ("unhealthy", trouble_set),
-            ("outliers", outlier_set),
-            ("query matches", asked_set),
+        for one, many, group in (
+            ("unhealthy", "unhealthy", trouble_set),
+            ("outlier", "outliers", outlier_set),
+            ("query match", "query matches", asked_set),
         ):
             count = sum(1 for i in shown if i in group)
             if count:
-                parts.append(f"{count:,} {label}")
+                parts.append(f"{count:,} {one if count == 1 else many}")
         marker = _markers.omitted(n - len(kept), n, "lines", key, ", ".join(parts))
         return render_selection(lines, kept, describe, marker)
 
