@@ -14,6 +14,7 @@ marker (``clip_line``), so a 50 MB line without newlines costs a few hundred tok
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from itertools import pairwise
 
 from ... import _markers
 from ...ccr._keys import make_key
@@ -113,6 +114,7 @@ class Selection:
 
     def render(self, render_fn: Callable[[list[int]], str]) -> str:
         """``render_fn(sorted kept indices)``, giving back the last units until the text fits."""
+        self._fill_single_gaps()
         while True:
             text = render_fn(sorted(self.kept))
             over = self.count(text) - self.budget
@@ -126,6 +128,23 @@ class Selection:
                 for i in new:
                     del self.kept[i]
                     self.notes.pop(i, None)
+
+    def _fill_single_gaps(self) -> None:
+        """Show a lone left-out line instead of its gap marker when the line costs no more than it."""
+        idx = sorted(self.kept)
+        if not idx:
+            return
+        lone = [a + 1 for a, b in pairwise(idx) if b - a == 2]
+        if idx[0] == 1:
+            lone.append(0)
+        if idx[-1] == len(self.lines) - 2:
+            lone.append(len(self.lines) - 1)
+        for i in sorted(lone):
+            cost = self.line_cost(i)
+            if cost <= GAP_TOKENS:
+                self.kept[i] = None
+                self.used += cost - GAP_TOKENS
+                self._units.append(([i], cost))
 
     def render_lines(self, key: str, kept_note: Callable[[list[int]], str]) -> str:
         """Kept lines in order with gap markers and the full marker (``engines._lines.render_kept``)."""

@@ -35,9 +35,10 @@ class Groups:
         return self.counts[self.templates[i]] <= RARE
 
     def similar_note(self, i: int) -> str:
-        """``(×N similar)`` for a line whose template other lines share, else empty."""
-        c = self.counts[self.templates[i]]
-        return f"(×{c:,} similar)" if c > 1 else ""
+        """``(×N similar)`` for the first line of a template others share, else empty (blank lines too)."""
+        t = self.templates[i]
+        c = self.counts[t]
+        return f"(×{c:,} similar)" if c > 1 and self.first[t] == i and t.strip() else ""
 
 
 def group(templates: list[str]) -> Groups:
@@ -75,6 +76,8 @@ def block_heads(groups: Groups) -> list[tuple[int, int, int]]:
     """(header line, first row, last row) of each block of ``BLOCK_MIN``+ consecutive same-template lines.
 
     The header is the nearest non-blank line above the block (a table's column names); -1 when none.
+    Only the first block of each template counts: a list of passing tests broken by a few other lines
+    is one list, not a table per run.
     """
     t = groups.templates
     n = len(t)
@@ -83,10 +86,39 @@ def block_heads(groups: Groups) -> list[tuple[int, int, int]]:
     for i in range(1, n + 1):
         if i < n and t[i] == t[start]:
             continue
-        if i - start >= BLOCK_MIN and t[start].strip():
+        if i - start >= BLOCK_MIN and t[start].strip() and groups.first[t[start]] == start:
             head = start - 1
             while head >= 0 and not t[head].strip():
                 head -= 1
             out.append((head, start, i - 1))
         start = i
     return out
+
+
+def edge_lines(groups: Groups, skip: set[int], per_side: int) -> list[int]:
+    """Lines near the head and tail worth showing as context, alternating head and tail.
+
+    Lines of frequent templates are skipped (their representative shows them with a count), as are
+    ``skip`` lines (inside a failure block or a stack trace, which their unit shows).
+    """
+    t = groups.templates
+    counts = groups.counts
+    n = len(t)
+
+    def side(order: range) -> list[int]:
+        out: list[int] = []
+        for i in order:
+            if len(out) == per_side:
+                break
+            if i not in skip and counts[t[i]] < FREQUENT and t[i].strip():
+                out.append(i)
+        return out
+
+    head = side(range(n))
+    tail = side(range(n - 1, -1, -1))
+    mixed: dict[int, None] = {}
+    for k in range(per_side):
+        for part in (head, tail):
+            if k < len(part):
+                mixed.setdefault(part[k], None)
+    return list(mixed)

@@ -21,7 +21,7 @@ import re
 from collections.abc import Sequence
 
 MASK = "<*>"
-TEMPLATE_CHARS = 240
+TEMPLATE_CHARS = 400
 """Only the start of a long line decides its template (a long unique tail would make every line rare)."""
 
 UNIT_VALUE_RE = re.compile(

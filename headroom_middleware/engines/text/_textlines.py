@@ -22,6 +22,10 @@ from itertools import accumulate, compress
 
 from .._signals import ERROR_WORDS_RE
 
+QUERY_MAX_SHARE = 0.05
+"""A query term matching more than this share of the lines does not select any of them."""
+QUERY_MIN_LIMIT = 20
+
 SCAN_CHARS = 4096
 """Characters of a long line that lookups see: its first and last ``SCAN_CHARS // 2``."""
 
@@ -74,6 +78,20 @@ class LineIndex:
                 found.add(i)
                 nxt = starts[i + 1] if i + 1 < len(starts) else len(low)
                 pos = low.find(needle, nxt)
+        return sorted(found)
+
+    def query_lines(self, query: str | None) -> list[int]:
+        """Lines matching the query's selective terms, ascending.
+
+        A term found in a large share of the lines ("item" in a log of item requests) says nothing about
+        which lines the user means, so it is ignored; the rare terms (an id, a name) pick the lines.
+        """
+        limit = max(QUERY_MIN_LIMIT, int(len(self.lines) * QUERY_MAX_SHARE))
+        found: set[int] = set()
+        for term in query_terms(query):
+            hits = self.with_words((term,))
+            if len(hits) <= limit:
+                found.update(hits)
         return sorted(found)
 
     def verified(self, candidates: Iterable[int], pattern: re.Pattern[str]) -> list[int]:

@@ -34,6 +34,11 @@ _HEADER_RE = re.compile(
 _TOP_RE = re.compile(r"Traceback \(most recent call last\)|panic:|fatal error:|Exception in thread")
 _EXCEPTION_LINE_RE = re.compile(r"\S.*(?:Error|Exception|Exit|Interrupt|Warning|Failure|error)\b|\S+:\s")
 _CAUSE_RE = re.compile(r"\s*(?:Caused by:|During handling of|The above exception|Suppressed:)")
+_LIBRARY_RE = re.compile(
+    r"/go/src/|/usr/local/go/|/pkg/mod/|/vendor/|site-packages/|dist-packages/|node_modules/|/usr/lib/"
+    r"|<frozen |\(Native Method\)|\(node:|\(internal/"
+    r"|\bat (?:java|javax|jdk|sun|kotlin|scala|org\.junit|org\.springframework|java\.base)[./]"
+)
 _MAX_GAP = 2
 _LOOK_BACK = 4
 
@@ -94,6 +99,22 @@ def _trace(lines: list[str], n: int, first: int, last: int) -> Trace:
             keep[i] = None
             if i + 1 <= last:
                 keep[i + 1] = None
+    # The first and last frames in the application's own code: the frames at the ends are often in the
+    # runtime or a library (Go's panic handlers, a driver's internals), the bug is usually in between.
+    app = [
+        i for i in range(first, last + 1) if _FRAME_RE.match(lines[i]) and not _LIBRARY_RE.search(lines[i])
+    ]
+    for i in app[:1] + app[-1:]:
+        keep[i] = None
+        if lines[i].startswith("\t") and i - 1 >= first and not lines[i - 1][:1].isspace():
+            keep[i - 1] = None  # Go: the function line above its file line
+        elif (
+            i + 1 <= last + 1
+            and i + 1 < n
+            and lines[i + 1][:1] in (" ", "\t")
+            and not _FRAME_RE.match(lines[i + 1])
+        ):
+            keep[i + 1] = None  # Python: the source line under its frame
     end = last
     if last - 1 > first and lines[last - 1][:1] not in ("", " ", "\t"):
         keep[last - 1] = None  # Go prints the function line before its file line

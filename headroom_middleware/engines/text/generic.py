@@ -14,7 +14,7 @@ from bisect import bisect_right
 from .._base import Compressed, Context
 from ._fit import Selection, plural, stored_original, within_budget
 from ._templates import template_of
-from ._textlines import LineIndex, query_terms
+from ._textlines import LineIndex
 
 ALWAYS_HEAD = 3
 ALWAYS_TAIL = 3
@@ -53,7 +53,7 @@ def compress_generic(text: str, ctx: Context) -> Compressed:
     for t, i in first_of.items():
         take(i, f"(×{similar[t]:,} similar)" if similar[t] > 1 else "")
 
-    matches = index.with_words(query_terms(ctx.query))
+    matches = index.query_lines(ctx.query)
     for i in matches:
         take(i)
     for i in errors:

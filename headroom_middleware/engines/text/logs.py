@@ -16,9 +16,9 @@ from itertools import compress as select_where
 
 from .._base import Compressed, Context
 from ._fit import Selection, plural, stored_original, within_budget
-from ._groups import FREQUENT, Groups, deviant_lines, group
+from ._groups import FREQUENT, Groups, deviant_lines, edge_lines, group
 from ._templates import UNIT_VALUE_RE, templates_of
-from ._textlines import LineIndex, query_terms
+from ._textlines import LineIndex
 from ._traces import Trace, find_traces
 
 _PREFIX_RE = re.compile(
@@ -66,6 +66,8 @@ ALWAYS_TAIL = 2
 RARE_SHARE = 0.6
 """Rare lines may first fill the budget up to this share, so that templates with counts still show."""
 CONTEXT_SHARE = 0.5
+CONTEXT_LINES = 30
+"""Context lines near the head and the tail, at most, per side."""
 OUTLIER_MIN_LINES = 8
 OUTLIER_SCAN_LIMIT = 200_000
 """Lines of one template examined for numeric outliers at most (bounded work on huge logs)."""
@@ -97,11 +99,11 @@ def compress(text: str, ctx: Context) -> Compressed:
     severe = [i for i in index.verified(index.with_words(_SEVERE_ROOTS), _SEVERE_RE) if i not in in_trace]
     warns = index.verified(index.with_words(("warn",)), _WARN_RE)
     signals = index.error_lines()
-    matches = index.with_words(query_terms(ctx.query))
+    matches = index.query_lines(ctx.query)
     sel = Selection(lines, ctx)
 
     def take(i: int, limit: int | None = None) -> bool:
-        note = groups.similar_note(i) if groups.first[groups.templates[i]] == i else ""
+        note = groups.similar_note(i)
         return sel.add([i], notes={i: note} if note else None, limit=limit)
 
     for i in [*range(min(ALWAYS_HEAD, n)), *range(max(n - ALWAYS_TAIL, 0), n)]:
@@ -133,19 +135,19 @@ def compress(text: str, ctx: Context) -> Compressed:
     for i in rare:
         take(i, limit=cap)
     for t, i in sorted(groups.first.items(), key=lambda p: (-groups.counts[p[0]], p[1])):
-        if groups.counts[t] > 1 and i not in in_trace:
+        if groups.counts[t] > 1 and t.strip() and i not in in_trace:
             take(i)
     for i in rare:
         take(i)
     for i in severe:
         take(groups.last[groups.templates[i]])
     for t, i in groups.last.items():
-        if groups.counts[t] >= FREQUENT and i not in in_trace:
+        if groups.counts[t] >= FREQUENT and t.strip() and i not in in_trace:
             sel.add([i])
     cap = max(sel.used, int(ctx.max_tokens * CONTEXT_SHARE))
-    head, tail = ALWAYS_HEAD, n - ALWAYS_TAIL - 1
-    while head <= tail and (take(head, limit=cap) | take(tail, limit=cap)):
-        head, tail = head + 1, tail - 1
+    for i in edge_lines(groups, in_trace, CONTEXT_LINES):
+        if not take(i, limit=cap):
+            break
 
     severe_set = set(severe)
     trace_heads = {tr.head for tr in traces}

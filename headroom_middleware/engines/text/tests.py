@@ -18,9 +18,9 @@ from typing import TypeVar
 
 from .._base import Compressed, Context
 from ._fit import Selection, plural, stored_original, within_budget
-from ._groups import FREQUENT, Groups, block_heads, deviant_lines, group
+from ._groups import FREQUENT, Groups, block_heads, deviant_lines, edge_lines, group
 from ._templates import template_of, templates_of
-from ._textlines import LineIndex, query_terms
+from ._textlines import LineIndex
 from ._traces import find_traces
 
 _LOOKS_LIKE_RE = re.compile(
@@ -101,6 +101,8 @@ BLOCK_LINES = 400
 MESSAGE_LINES = 6
 RARE_SHARE = 0.6
 CONTEXT_SHARE = 0.5
+CONTEXT_LINES = 30
+"""Context lines near the head and the tail, at most, per side."""
 
 
 def looks_like(head: str) -> bool:
@@ -131,14 +133,14 @@ def compress(text: str, ctx: Context) -> Compressed:
     severe = index.verified(index.with_words(("error", "***")), _SEVERE_RE)
     signals = index.error_lines()
     warnings = index.verified(index.with_words(("warn", "deprecat")), _WARNING_RE)
-    matches = index.with_words(query_terms(ctx.query))
+    matches = index.query_lines(ctx.query)
     sel = Selection(index.lines, ctx)
 
     def is_first(i: int) -> bool:
         return groups.first[groups.templates[i]] == i
 
     def take(i: int, limit: int | None = None) -> bool:
-        note = groups.similar_note(i) if is_first(i) else ""
+        note = groups.similar_note(i)
         return sel.add([i], notes={i: note} if note else None, limit=limit)
 
     for i in [*range(min(ALWAYS_HEAD, n)), *range(max(n - ALWAYS_TAIL, 0), n)]:
@@ -161,7 +163,7 @@ def compress(text: str, ctx: Context) -> Compressed:
     for i in deviant_lines(groups, covered):
         take(i)
     for head, first_row, _ in block_heads(groups):
-        note = groups.similar_note(first_row) if is_first(first_row) else ""
+        note = groups.similar_note(first_row)
         rows = [i for i in (head, first_row) if i >= 0 and i not in noise]
         sel.add(rows, notes={first_row: note} if note else None)
     for i in [*warnings, *signals]:
@@ -172,19 +174,19 @@ def compress(text: str, ctx: Context) -> Compressed:
     for i in rare:
         take(i, limit=cap)
     for t, i in sorted(groups.first.items(), key=lambda p: (-groups.counts[p[0]], p[1])):
-        if groups.counts[t] > 1 and i not in covered:
+        if groups.counts[t] > 1 and t.strip() and i not in covered:
             take(i)
     for i in rare:
         take(i)
     for _, _, last_row in block_heads(groups):
         sel.add([last_row])
     for t, i in groups.last.items():
-        if groups.counts[t] >= FREQUENT and i not in covered:
+        if groups.counts[t] >= FREQUENT and t.strip() and i not in covered:
             sel.add([i])
     cap = max(sel.used, int(ctx.max_tokens * CONTEXT_SHARE))
-    head, tail = ALWAYS_HEAD, n - ALWAYS_TAIL - 1
-    while head <= tail and (take(head, limit=cap) | take(tail, limit=cap)):
-        head, tail = head + 1, tail - 1
+    for i in edge_lines(groups, covered, CONTEXT_LINES):
+        if not take(i, limit=cap):
+            break
 
     failure_heads = {u[0] for u in failures}
     trace_heads = {tr.head for tr in traces}

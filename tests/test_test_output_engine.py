@@ -1,0 +1,238 @@
+"""The test/build-output engine and the ``go test -json`` engine.
+
+Runs on the real Jenkins console and ``go test -json`` stream of ``fixtures/corpus`` and the seeded
+pytest/cargo/jest/make fixtures, plus small outputs built here for one behaviour each.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import orjson
+import pytest
+
+import headroom_middleware as hm
+from headroom_middleware._markers import marker_keys
+from headroom_middleware._tokens import estimate_tokens
+from headroom_middleware.ccr import make_key
+from headroom_middleware.engines import Context, detect
+from headroom_middleware.engines.text import gotest, tests
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+JENKINS = FIXTURES / "corpus" / "jenkins_console_build_benchmark.txt"
+GO_JSON = FIXTURES / "corpus" / "go_test_json.jsonl"
+TEST_FIXTURES = sorted((FIXTURES / "generated").glob("test_*.txt"))
+
+
+def _needles(name: str) -> list[str]:
+    found: list[str] = []
+    for file in [FIXTURES / "corpus" / "needles.json", *(FIXTURES / "generated").glob("needles*.json")]:
+        for entry in json.loads(file.read_text("utf-8")):
+            if entry["file"] == name:
+                found += entry["needles"]
+    return found
+
+
+def _ctx(max_tokens: int = 4000, query: str | None = None) -> Context:
+    return Context(max_tokens=max_tokens, count_tokens=estimate_tokens, query=query)
+
+
+# --- detection ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        "============================= test session starts ==============================\n"
+        "platform linux -- Python 3.11.7, pytest-8.3.3\ncollected 12 items\n",
+        "PASS src/a.test.ts\nFAIL src/b.test.ts\n  ● b › works\n",
+        "   Compiling serde v1.0.214\nrunning 3 tests\ntest a::b ... ok\n",
+        "=== RUN   TestA\n--- PASS: TestA (0.00s)\nok  \texample.com/a\t0.01s\n",
+        "src/a.c:1:2: warning: unused variable ‘x’ [-Wunused-variable]\nsrc/b.c:3:4: error: expected ‘;’\n",
+        "Started by user alice\nBuilding remotely on agent-7 in workspace /w\n",
+    ],
+)
+def test_looks_like_runners_and_builds(head: str) -> None:
+    assert tests.looks_like(head)
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        "2026-11-25T10:00:00Z INFO started\n2026-11-25T10:00:01Z INFO ready\n",
+        "Lorem ipsum dolor sit amet.\nConsectetur adipiscing elit.\n",
+    ],
+)
+def test_looks_like_rejects_other_text(head: str) -> None:
+    assert not tests.looks_like(head)
+
+
+def test_fixtures_are_routed_to_these_engines() -> None:
+    assert detect(JENKINS.read_text("utf-8")) == "test"
+    assert detect(GO_JSON.read_text("utf-8")) == "gotest"
+    for path in TEST_FIXTURES:
+        assert detect(path.read_text("utf-8")) == "test", path.name
+
+
+# --- the Jenkins console: benchmark table after thousands of compiler warnings ----------------------
+
+
+def test_jenkins_needles_significant_rows_and_result() -> None:
+    r = tests.compress(JENKINS.read_text("utf-8"), _ctx())
+    assert estimate_tokens(r.text) <= 4000
+    assert [n for n in _needles(JENKINS.name) if n not in r.text] == []
+    shown = r.text.split("\n")
+    starred = [ln for ln in shown if "buffer-creation.js" in ln and ("*" in ln.split("'")[-1])]
+    assert len(starred) == 2  # the two rows marked significant, and no other table row with stars
+    assert any("confidence improvement accuracy" in ln for ln in shown)  # the table header
+    assert "warning:" in r.text and "similar)" in r.text  # warnings collapsed with counts
+
+
+@pytest.mark.parametrize("budget", [250, 600, 1500])
+def test_jenkins_small_budgets_are_hard_caps(budget: int) -> None:
+    r = tests.compress(JENKINS.read_text("utf-8"), _ctx(budget))
+    assert estimate_tokens(r.text) <= budget
+    assert len(marker_keys(r.text)) == 1
+    assert "Finished: SUCCESS" in r.text  # the final result comes first, whatever the budget
+
+
+# --- generated runs -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", TEST_FIXTURES, ids=lambda p: p.name)
+def test_generated_runs_keep_failures_and_summaries(path: Path) -> None:
+    text = path.read_text("utf-8")
+    r = tests.compress(text, _ctx())
+    assert r.strategy == "test:failures"
+    assert estimate_tokens(r.text) <= 4000
+    assert [n for n in _needles(path.name) if n not in r.text] == []
+    ((key, payload),) = r.originals
+    assert payload == text.encode("utf-8") and key == make_key(payload)
+
+
+def _pytest_run(failures: int, passed: int = 2000) -> str:
+    out = ["============================= test session starts ==============================", "collected"]
+    out += [f"tests/test_api.py::test_case_{i} PASSED" for i in range(passed)]
+    out += [f"tests/test_cache.py::test_evict_{i} FAILED" for i in range(failures)]
+    out.append("=================================== FAILURES ===================================")
+    for i in range(failures):
+        out += [
+            f"_______________________________ test_evict_{i} _______________________________",
+            "",
+            "    def test_evict():",
+            ">       assert cache.size() == 0",
+            "E       assert 3 == 0",
+            "",
+            "tests/test_cache.py:41: AssertionError",
+        ]
+    out.append(f"========== {failures} failed, {passed} passed in 12.00s ==========")
+    return "\n".join(out)
+
+
+def test_identical_failures_collapse_with_a_count() -> None:
+    r = tests.compress(_pytest_run(30), _ctx(2000))
+    assert "(×30 identical failures)" in r.text
+    assert r.text.count("E       assert 3 == 0") == 1
+    assert "tests/test_cache.py:41: AssertionError" in r.text
+    assert "30 failed, 2000 passed" in r.text
+
+
+def test_thousands_of_warnings_collapse_and_the_error_survives() -> None:
+    out = []
+    for i in range(3000):
+        out += [
+            f"src/mod{i % 40}.c:{i + 10}:5: warning: unused variable ‘v{i}’ [-Wunused-variable]",
+            f"   {i + 10} |     int v{i} = 0;",
+            "        |         ^~",
+        ]
+    out[4500:4500] = [
+        "src/net/tls.c:88:3: error: implicit declaration of function ‘SSL_free’",
+        "   88 | x",
+        "  | ^",
+    ]
+    out += ["make: *** [Makefile:12: all] Error 1"]
+    r = tests.compress("\n".join(out), _ctx(1500))
+    assert "src/net/tls.c:88:3: error: implicit declaration of function ‘SSL_free’" in r.text
+    assert "make: *** [Makefile:12: all] Error 1" in r.text
+    assert "warning: unused variable ‘v0’ [-Wunused-variable] (×3,000 similar)" in r.text
+    assert r.text.count("-Wunused-variable") < 10
+
+
+def test_passthrough_under_budget_and_without_store() -> None:
+    small = _pytest_run(1, passed=5)
+    assert tests.compress(small, _ctx()).text == small
+    big = _pytest_run(3)
+    no_store = Context(max_tokens=500, count_tokens=estimate_tokens, lossy=False)
+    assert tests.compress(big, no_store).text == big
+
+
+def test_deterministic() -> None:
+    text = JENKINS.read_text("utf-8")
+    assert tests.compress(text, _ctx(1500)) == tests.compress(text, _ctx(1500))
+
+
+# --- go test -json ------------------------------------------------------------------------------
+
+
+def test_go_json_report_keeps_failures_and_reads_as_text() -> None:
+    text = GO_JSON.read_text("utf-8")
+    r = gotest.compress(text, _ctx())
+    assert r.strategy == "gotest:report"
+    assert [n for n in _needles(GO_JSON.name) if n not in r.text] == []
+    assert '"Action"' not in r.text  # rendered, not JSON
+    first = r.text.split("\n", 1)[0]
+    assert first == "go test: 3 of 5 packages failed; tests: 12 failed, 42 passed, 5 skipped"
+    assert "ok   gotest.tools/gotestsum/testjson/internal/good" in r.text
+    ((key, payload),) = r.originals
+    assert payload == text.encode("utf-8") and key == make_key(payload)
+    assert marker_keys(r.text) == [key]
+
+
+def test_go_json_end_to_end_retrieval_is_the_event_stream() -> None:
+    text = GO_JSON.read_text("utf-8")
+    store = hm.MemoryStore()
+    r = hm.crush(text, store=store)
+    assert r.strategy == "gotest:report"
+    assert hm.retrieve(store, r.keys[0]) == text
+
+
+def _events(*events: dict[str, object]) -> str:
+    return "\n".join(orjson.dumps(e).decode() for e in events) + "\n"
+
+
+def test_go_json_build_failures_unfinished_tests_and_stray_lines() -> None:
+    pkg = "example.com/svc/api"
+    filler = [
+        {"Action": "output", "Package": "example.com/svc/ok", "Test": f"TestFine{i}", "Output": "=== RUN\n"}
+        for i in range(400)
+    ]
+    text = _events(
+        {"ImportPath": "example.com/svc/db [example.com/svc/db.test]", "Action": "build-output",
+         "Output": "# example.com/svc/db\n./pool.go:17:2: undefined: maxConns\n"},
+        {"ImportPath": "example.com/svc/db [example.com/svc/db.test]", "Action": "build-fail"},
+        {"Action": "start", "Package": pkg},
+        {"Action": "run", "Package": pkg, "Test": "TestSlow"},
+        {"Action": "output", "Package": pkg, "Test": "TestSlow",
+         "Output": "    api_test.go:88: waiting for lock\n"},
+        *filler,
+        {"Action": "output", "Package": pkg, "Output": "panic: test timed out after 10m0s\n"},
+        {"Action": "fail", "Package": pkg, "Elapsed": 600.01},
+    ) + "FAIL\texample.com/svc/db [build failed]\n"  # fmt: skip
+    r = gotest.compress(text, _ctx(1500))
+    assert estimate_tokens(r.text) <= 1500
+    for needle in [
+        "./pool.go:17:2: undefined: maxConns",
+        "panic: test timed out after 10m0s",
+        "TestSlow",
+        "api_test.go:88: waiting for lock",
+        "NO RESULT",
+    ]:
+        assert needle in r.text, needle
+
+
+def test_go_json_that_is_not_json_falls_back_to_the_text_engine() -> None:
+    text = '{"Action":"output","Package":"p"\n' + "=== RUN   TestA\n--- FAIL: TestA (0.00s)\n" * 3000
+    r = gotest.compress(text, _ctx(800))
+    assert r.strategy == "test:failures"
+    assert estimate_tokens(r.text) <= 800
