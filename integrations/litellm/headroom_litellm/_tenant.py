@@ -61,21 +61,32 @@ def tenant_of_request(kwargs: Mapping[str, Any]) -> str | None:
     """The tenant of a LiteLLM request: proxy key/user/team from its metadata, else the ``user`` param.
 
     Every identity LiteLLM gives is part of the tenant, so two virtual keys of one team stay apart.
+    Hooks that run after the call started (the agentic-loop ones) get kwargs without the named
+    parameters (``user``); the call's logging object still has them, so it is read too.
     """
     parts: dict[str, str] = {}
+    _collect(kwargs, parts)
+    details = getattr(kwargs.get("litellm_logging_obj"), "model_call_details", None)
+    if isinstance(details, Mapping):
+        _collect(details, parts)
+        params = details.get("litellm_params")
+        if isinstance(params, Mapping):
+            _collect(params, parts)
+    return _identity(parts)
+
+
+def _collect(source: Mapping[str, Any], parts: dict[str, str]) -> None:
     for container in ("litellm_metadata", "metadata"):
-        meta = kwargs.get(container)
+        meta = source.get(container)
         if not isinstance(meta, Mapping):
             continue
         for name, field in _METADATA_FIELDS:
             value = meta.get(field)
             if isinstance(value, str) and value and name not in parts:
                 parts[name] = value
-    if "end_user" not in parts:
-        user = kwargs.get("user")
-        if isinstance(user, str) and user:
-            parts["end_user"] = user
-    return _identity(parts)
+    user = source.get("user")
+    if isinstance(user, str) and user and "end_user" not in parts:
+        parts["end_user"] = user
 
 
 def tenant_of_auth(auth: Any, data: Mapping[str, Any]) -> str | None:
