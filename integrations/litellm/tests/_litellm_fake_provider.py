@@ -388,3 +388,13 @@ def retrieval_script(request: dict[str, Any]) -> Reply:
     if match is None:
         return Reply(text="nothing was compressed")
     return Reply(tool_calls=[ToolCall("call_r1", "headroom_retrieve", {"key": match.group(1)})])
+
+
+def is_part_of(document: Any, value: Any) -> bool:
+    """True when ``value`` is ``document`` or one of its nested values (what a key can hold for JSON)."""
+    if document == value:
+        return True
+    children = (
+        document.values() if isinstance(document, dict) else document if isinstance(document, list) else ()
+    )
+    return any(is_part_of(child, value) for child in children)

@@ -22,6 +22,7 @@ from _litellm_fake_provider import (
     ToolCall,
     all_text,
     anthropic_conversation,
+    is_part_of,
     openai_conversation,
     retrieval_answers,
     retrieval_script,
@@ -45,7 +46,7 @@ def _stored_original(cb: HeadroomCallback, request: dict[str, Any], original: st
     data = cb.pipeline.store.get(match.group(1))
     assert data is not None
     text = data.decode()
-    assert _is_part_of(json.loads(original), json.loads(text))
+    assert is_part_of(json.loads(original), json.loads(text))
     return text
 
 
