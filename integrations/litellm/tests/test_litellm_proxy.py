@@ -129,10 +129,10 @@ def test_proxy_chat_is_compressed(proxy: str, provider: FakeProvider, ec2_json: 
         proxy, "/v1/chat/completions", {"model": "fake-openai", "messages": messages, "tools": [USER_TOOL]}
     )
     assert reply.json()["choices"][0]["message"]["content"] == "ok"
-    [body] = provider.requests()
-    sent = body["messages"][3]["content"]
+    [sent_body] = provider.requests()
+    sent = sent_body["messages"][3]["content"]
     assert len(sent) < len(ec2_json) / 3 and KEY_RE.search(sent)
-    assert tool_names(body) == ["describe_instances", "headroom_retrieve"]
+    assert tool_names(sent_body) == ["describe_instances", "headroom_retrieve"]
 
 
 def test_proxy_streamed_chat_answers_retrieval(proxy: str, provider: FakeProvider, ec2_json: str) -> None:
