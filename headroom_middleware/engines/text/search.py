@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from itertools import accumulate, pairwise
 
 from ... import _markers
@@ -38,7 +40,15 @@ _TIME_TAIL_RE = re.compile(r"(?:^|[T\s])\d{1,2}$")
 _PATHISH_RE = re.compile(r"[^\s:,]*[A-Za-z_][^\s:,]*")
 # ``grep -r`` without ``-n``: ``path:text``, where the path has a folder or an extension.
 _PLAIN_RE = re.compile(r"((?:[^\s:,]*/)?[^\s:,/]*(?:/|\.[A-Za-z0-9]{1,8})):(?!\d+[:-])")
+TARGET_SHARE = 5
+"""Search output aims at ``max_tokens // TARGET_SHARE`` tokens (but at least ``MIN_TARGET``)."""
+MIN_TARGET = 400
 _MAX_OTHER = 20
+_MAX_UNLIKE = 12
+_MATCH_PREFIX_RE = re.compile(r"[^:\n]*?:(?:\d+:)?|\d+:")
+_WORDS_RE = re.compile(r"[A-Za-z_]\w*")
+_NUMBERS_RE = re.compile(r"\d+(?:\.\d+)?")
+"""More matches unlike the rest than this and none of them stands out."""
 """Unparsed lines (``Binary file x matches``, ``grep: x: Permission denied``) kept in view."""
 
 _SAMPLE_LINES = 60
@@ -149,6 +159,34 @@ def _classify(lines: Sequence[str], heading: bool, plain: bool) -> tuple[bytearr
     return kinds, file_of, paths
 
 
+def _matched_text(line: str) -> str:
+    """A match line without its ``path:12:`` (or ``12:``) prefix."""
+    m = _MATCH_PREFIX_RE.match(line)
+    return line[m.end() :] if m is not None else line
+
+
+def _unlike_the_rest(lines: Sequence[str], matches: list[int]) -> list[int]:
+    """Matches whose line has a shape no other match has (when most matches share a few shapes).
+
+    A shape is the matched text with every word turned into ``w`` and every number into ``0``: when
+    most matches read ``if err := fooRetry(ctx, 3); err != nil {``, the one reading
+    ``maxRetries := 0 // retries disabled`` is what the search turned up. When the matches are all
+    different (ordinary code), nothing is singled out.
+    """
+    if len(matches) < 20:
+        return []
+    texts = "\n".join(_matched_text(lines[i]) for i in matches)
+    shapes = _WORDS_RE.sub("w", _NUMBERS_RE.sub("0", texts)).split("\n")
+    if len(shapes) != len(matches):
+        return []
+    counts = Counter(shapes)
+    common = sum(count for _, count in counts.most_common(max(3, len(counts) // 10)))
+    if common < 0.6 * len(matches):
+        return []
+    rare = [i for i, shape in zip(matches, shapes, strict=True) if counts[shape] == 1]
+    return rare if len(rare) <= _MAX_UNLIKE else []
+
+
 def compress(text: str, ctx: Context) -> Compressed:
     """Within budget, or when nothing may be dropped, pass through; over it, keep matches by file."""
     if not ctx.lossy or within_budget(text, ctx):
@@ -178,6 +216,7 @@ def compress(text: str, ctx: Context) -> Compressed:
     if len(always) > _MAX_OTHER:  # many unparsed lines: show the first and last few, count the rest
         always = always[: _MAX_OTHER // 2] + always[-_MAX_OTHER // 2 :]
     asked = [i for i in query_lines(ctx.query, text, line_starts(lines)) if len(lines[i]) <= too_long]
+    unlike = _unlike_the_rest(lines, [i for f in per_file for i in f])
     file_start = [n] * len(paths)  # where each file's lines begin (its path line or first match)
     for i in reversed(range(n)):
         if kinds[i] in (MATCH, PATH) and file_of[i] >= 0:
@@ -204,21 +243,38 @@ def compress(text: str, ctx: Context) -> Compressed:
             return dropped, f"{noun} in {where}"
         return dropped, f"{noun} in {files:,} files"
 
-    # How many files the selection being rendered names; ``select`` sets it and ``render`` reads it
-    # (``fit_levels`` renders each selection right after making it).
+    # Files with few matches come first, in sampling and in naming: the one hit in a source file tells
+    # more than the first of a thousand in a vendored bundle, whose count already describes it.
+    rank = [0] * len(paths)
+    for r, f in enumerate(sorted(range(len(paths)), key=lambda f: (len(per_file[f]), f))):
+        rank[f] = r
+    following = [bisect_left(boundaries, file_start[f] + 1) for f in range(len(paths))]
+    file_end = [boundaries[j] if j < len(boundaries) else n for j in following]
+    # Where runs of dropped lines are split in the selection being rendered, so that each named file
+    # gets its own count; ``select`` sets it and ``render`` reads it (``fit_levels`` renders each
+    # selection right after making it).
+    cuts: list[int] = []
     named = [len(paths)]
 
-    def select(per_file_cap: int, sampled: int, files_shown: int) -> list[int]:
-        """Up to ``per_file_cap`` matches of each of the first ``sampled`` files; a count for each other
-        file up to ``files_shown``; one count for the files after."""
-        named[0] = files_shown
-        cut = file_start[files_shown] if files_shown < len(paths) else n
-        kept = [i for i in always if i < cut]
-        kept += asked
-        for f in range(sampled):
-            kept += per_file[f][:per_file_cap]
-            if path_line[f] >= 0:  # with no match shown, the gap names the file instead
-                kept.append(path_line[f])
+    def select(per_file_cap: int, sampled: int, files_named: int) -> list[int]:
+        """Up to ``per_file_cap`` matches of the ``sampled`` files with the fewest matches; a count for the
+        other files among the ``files_named`` with the fewest matches (a lone match is its own count);
+        the files left share the counts of the gaps they fall in."""
+        named[0] = files_named
+        kept = [*always, *asked, *unlike]
+        splits: list[int] = []
+        for f in range(len(paths)):
+            if rank[f] < sampled:
+                kept += per_file[f][:per_file_cap]
+                if path_line[f] >= 0:  # with no match shown, the gap names the file instead
+                    kept.append(path_line[f])
+            elif rank[f] < files_named:
+                if len(per_file[f]) == 1:
+                    kept.append(per_file[f][0])
+            else:
+                continue
+            splits += (file_start[f], file_end[f])
+        cuts[:] = sorted(set(splits))
         return sorted(set(kept))
 
     payload = text.encode("utf-8", "surrogatepass")
@@ -232,24 +288,27 @@ def compress(text: str, ctx: Context) -> Compressed:
             note += "; context lines dropped"
         if asked:
             note += f"; {len(asked):,} lines match the query"
+        if unlike:
+            note += f"; {len(unlike):,} matches unlike the rest"
         marker = _markers.omitted(n - len(kept), n, "lines", key, note)
-        # One gap per named file, so each says how many of its matches were left out; the files past
-        # the last named one share one gap.
-        return render_selection(lines, kept, describe, marker, boundaries[: named[0] + 1])
+        return render_selection(lines, kept, describe, marker, cuts)
 
     widest = max(map(len, per_file), default=0)
     files = len(paths)
-    # Levels, richest first: at most ``widest - t`` matches per file, down to one; then one match for
+    # Levels, richest first: at most ``widest - t`` matches per file, down to one; then a sample for
     # fewer and fewer files (the others get a count); then counts for fewer and fewer files.
     levels = widest - 1 + 2 * files
 
     def at_level(t: int) -> list[int]:
-        if t < widest:
+        if t < widest - 1:
             return select(widest - t, files, files)
         t -= widest - 1
         if t <= files:
             return select(1, files - t, files)
         return select(1, 0, files - (t - files))
 
-    text_out = fit_levels(at_level, levels, render, ctx)
+    # Search results aim at a share of the budget: the file list, counts and first matches say where
+    # to look, and a narrower search or a retrieval with a query gets the rest.
+    target = replace(ctx, max_tokens=min(ctx.max_tokens, max(ctx.max_tokens // TARGET_SHARE, MIN_TARGET)))
+    text_out = fit_levels(at_level, levels, render, target)
     return Compressed(text_out, "search:files", ((key, payload),))
