@@ -10,6 +10,7 @@ of the user's query are always kept. Kept lines are never edited, so paths and l
 from __future__ import annotations
 
 import re
+import string
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Sequence
@@ -45,9 +46,8 @@ TARGET_SHARE = 5
 MIN_TARGET = 400
 _MAX_OTHER = 20
 _MAX_UNLIKE = 12
-_MATCH_PREFIX_RE = re.compile(r"[^:\n]*?:(?:\d+:)?|\d+:")
-_WORDS_RE = re.compile(r"[A-Za-z_]\w*")
-_NUMBERS_RE = re.compile(r"\d+(?:\.\d+)?")
+_SHAPE_DELETE = bytes(string.ascii_letters + string.digits + "_", "ascii")
+_SHAPE_CHARS = 200
 """More matches unlike the rest than this and none of them stands out."""
 """Unparsed lines (``Binary file x matches``, ``grep: x: Permission denied``) kept in view."""
 
@@ -159,24 +159,18 @@ def _classify(lines: Sequence[str], heading: bool, plain: bool) -> tuple[bytearr
     return kinds, file_of, paths
 
 
-def _matched_text(line: str) -> str:
-    """A match line without its ``path:12:`` (or ``12:``) prefix."""
-    m = _MATCH_PREFIX_RE.match(line)
-    return line[m.end() :] if m is not None else line
-
-
-def _unlike_the_rest(lines: Sequence[str], matches: list[int]) -> list[int]:
+def _unlike_the_rest(lines: Sequence[str], matches: list[int], prefix_colons: int) -> list[int]:
     """Matches whose line has a shape no other match has (when most matches share a few shapes).
 
-    A shape is the matched text with every word turned into ``w`` and every number into ``0``: when
-    most matches read ``if err := fooRetry(ctx, 3); err != nil {``, the one reading
-    ``maxRetries := 0 // retries disabled`` is what the search turned up. When the matches are all
-    different (ordinary code), nothing is singled out.
+    A shape is the matched text with letters, digits and underscores deleted (``bytes.translate``, in
+    C): when most matches read ``if err := fooRetry(ctx, 3); err != nil {`` (shape ``  := (, );  != {``),
+    the one reading ``maxRetries := 0 // retries disabled`` is what the search turned up. When the
+    matches are all different (ordinary code), nothing is singled out.
     """
     if len(matches) < 20:
         return []
-    texts = "\n".join(_matched_text(lines[i]) for i in matches)
-    shapes = _WORDS_RE.sub("w", _NUMBERS_RE.sub("0", texts)).split("\n")
+    texts = "\n".join(lines[i].split(":", prefix_colons)[-1][:_SHAPE_CHARS] for i in matches)
+    shapes = texts.encode("utf-8", "surrogatepass").translate(None, _SHAPE_DELETE).split(b"\n")
     if len(shapes) != len(matches):
         return []
     counts = Counter(shapes)
@@ -195,7 +189,8 @@ def compress(text: str, ctx: Context) -> Compressed:
     if len(lines) > 1 and not lines[-1]:
         lines.pop()  # a final newline ends the last line; it does not start another
     n = len(lines)
-    kinds, file_of, paths = _classify(lines, _heading_mode(lines), _plain_mode(lines))
+    heading, plain = _heading_mode(lines), _plain_mode(lines)
+    kinds, file_of, paths = _classify(lines, heading, plain)
     if MATCH not in kinds:
         return compress_generic(text, ctx)  # not search output after all
     too_long = max(200, ctx.max_tokens)  # chars: one line this long would crowd out everything else
@@ -216,7 +211,7 @@ def compress(text: str, ctx: Context) -> Compressed:
     if len(always) > _MAX_OTHER:  # many unparsed lines: show the first and last few, count the rest
         always = always[: _MAX_OTHER // 2] + always[-_MAX_OTHER // 2 :]
     asked = [i for i in query_lines(ctx.query, text, line_starts(lines)) if len(lines[i]) <= too_long]
-    unlike = _unlike_the_rest(lines, [i for f in per_file for i in f])
+    unlike = _unlike_the_rest(lines, [i for f in per_file for i in f], 1 if heading or plain else 2)
     file_start = [n] * len(paths)  # where each file's lines begin (its path line or first match)
     for i in reversed(range(n)):
         if kinds[i] in (MATCH, PATH) and file_of[i] >= 0:
