@@ -15,11 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import pairwise
+from typing import TypeVar
 
 from ... import _markers
 from ...ccr._keys import make_key
 from .._base import Context
 from .._lines import render_kept
+
+_T = TypeVar("_T")
 
 GAP_TOKENS = 12
 """What one gap marker and its newline cost, rounded up."""
@@ -171,3 +174,21 @@ def stored_original(text: str) -> tuple[str, bytes]:
     """(key, payload) for the original text: its exact UTF-8 bytes (lone surrogates kept)."""
     payload = text.encode("utf-8", "surrogatepass")
     return make_key(payload), payload
+
+
+def spread(items: Sequence[_T]) -> list[_T]:
+    """``items`` reordered so that any prefix is spread evenly: first, last, middle, quarters…
+
+    When not all candidates of a tier fit the budget, taking them in this order keeps a sample from the
+    whole text instead of only its beginning.
+    """
+    m = len(items)
+    order: dict[int, None] = dict.fromkeys([0, m - 1]) if m else {}
+    parts = 2
+    while len(order) < m and parts <= 2 * m:
+        for k in range(1, parts, 2):
+            order.setdefault(k * (m - 1) // parts, None)
+        parts *= 2
+    for i in range(m):
+        order.setdefault(i, None)
+    return [items[i] for i in order]

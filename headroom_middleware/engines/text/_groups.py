@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from itertools import compress as select_where
 
 RARE = 2
 """A template seen at most this many times is rare: each of its lines is worth showing."""
 FREQUENT = 5
 """A template seen at least this many times is noise-like: show it once with its count."""
+EDGE_REACH = 2000
+"""Context lines are looked for this many lines from each end at most."""
 BLOCK_MIN = 5
 """Consecutive lines sharing a template from this many on form a block (a table, a list of rows)."""
 
@@ -34,6 +37,11 @@ class Groups:
     def is_rare(self, i: int) -> bool:
         return self.counts[self.templates[i]] <= RARE
 
+    def rare_lines(self) -> list[int]:
+        """Indices of the lines whose template is rare, ascending (selected in C, not line by line)."""
+        rare = {t for t, c in self.counts.items() if c <= RARE}
+        return list(select_where(range(len(self.templates)), map(rare.__contains__, self.templates)))
+
     def similar_note(self, i: int) -> str:
         """``(×N similar)`` for the first line of a template others share, else empty (blank lines too)."""
         t = self.templates[i]
@@ -43,7 +51,7 @@ class Groups:
 
 def group(templates: list[str]) -> Groups:
     """Count templates and find where each first and last appears."""
-    last = {t: i for i, t in enumerate(templates)}
+    last = dict(zip(templates, range(len(templates)), strict=True))
     first: dict[str, int] = {}
     for i, t in enumerate(templates):
         if t not in first:
@@ -62,8 +70,8 @@ def deviant_lines(groups: Groups, skip: set[int]) -> list[int]:
     counts = groups.counts
     n = len(t)
     out: list[int] = []
-    for i in range(1, n - 1):
-        if counts[t[i]] > RARE or i in skip:
+    for i in groups.rare_lines():
+        if i == 0 or i == n - 1 or i in skip:
             continue
         above = {t[j] for j in (i - 1, i - 2) if j >= 0}
         below = [t[j] for j in (i + 1, i + 2) if j < n]
@@ -114,8 +122,10 @@ def edge_lines(groups: Groups, skip: set[int], per_side: int) -> list[int]:
                 out.append(i)
         return out
 
-    head = side(range(n))
-    tail = side(range(n - 1, -1, -1))
+    # Looked for among the lines nearest each end only: context far from the ends is no context.
+    reach = min(n, EDGE_REACH)
+    head = side(range(reach))
+    tail = side(range(n - 1, n - 1 - reach, -1))
     mixed: dict[int, None] = {}
     for k in range(per_side):
         for part in (head, tail):

@@ -42,7 +42,7 @@ _VARIABLE_RE = re.compile(
     re.VERBOSE,
 )
 _BLANKS_RE = re.compile(r"[ \t]{2,}|\t")
-_KEY_DROP = b"0123456789abcdefABCDEF"
+_KEY_DROP = b"0123456789abcdefABCDEF"  # digits and hex letters: ids, hashes, numbers
 
 
 def template_of(line: str) -> str:
@@ -51,22 +51,25 @@ def template_of(line: str) -> str:
     return _BLANKS_RE.sub(" ", _VARIABLE_RE.sub(MASK, unit_masked))
 
 
-def templates_of(lines: Sequence[str]) -> list[str]:
-    """The template of every line, in order (regexes run once per group of lines alike, see above)."""
+def templates_of(lines: Sequence[str], lowered: bytes | None = None) -> list[str]:
+    """The template of every line, in order (regexes run once per group of lines alike, see above).
+
+    ``lowered``: the lines joined by ``\\n`` as ASCII-lowercased UTF-8, when the caller has it already
+    (``LineIndex`` does); grouping keys are then cut from it instead of encoding the text again.
+    """
     if not lines:
         return []
-    if max(map(len, lines)) > TEMPLATE_CHARS:
-        lines = [line[:TEMPLATE_CHARS] for line in lines]
-    raw = "\n".join(lines).encode("utf-8", "surrogatepass")
-    keys = raw.translate(None, _KEY_DROP).split(b"\n")
-    if len(keys) != len(lines):  # a line held a separator that split differently: stay correct
+    if lowered is None:
+        lowered = "\n".join(lines).encode("utf-8", "surrogatepass")
+    keys = lowered.translate(None, _KEY_DROP).split(b"\n")
+    if len(keys) < len(lines):  # a line held a separator that split differently: stay correct
         return [template_of(line) for line in lines]
+    del keys[len(lines) :]
     # key -> index of its first line (built from the end, so the earliest index is written last).
     first_of = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
-    reps = [lines[i] for i in first_of.values()]
-    masked = _BLANKS_RE.sub(" ", _VARIABLE_RE.sub(MASK, UNIT_VALUE_RE.sub(r"<\2>", "\n".join(reps)))).split(
-        "\n"
-    )
+    reps = [lines[i][:TEMPLATE_CHARS] for i in first_of.values()]
+    unit_masked = UNIT_VALUE_RE.sub(r"<\2>", "\n".join(reps))
+    masked = _BLANKS_RE.sub(" ", _VARIABLE_RE.sub(MASK, unit_masked)).split("\n")
     if len(masked) != len(reps):
         masked = [template_of(line) for line in reps]
     of_key = dict(zip(first_of, masked, strict=True))

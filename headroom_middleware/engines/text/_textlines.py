@@ -43,10 +43,31 @@ def _scan_view(line: str) -> str:
     return line if len(line) <= SCAN_CHARS else line[:half] + " " + line[-half:]
 
 
-class LineIndex:
-    """The lines of a text, and lookups of which lines hold a word or start with a pattern."""
+_TIMESTAMP_PREFIX_RE = re.compile(
+    r"^\[?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?\]?[ \t]?", re.MULTILINE
+)
 
-    def __init__(self, text: str) -> None:
+
+def timestamp_prefixed(head: str) -> bool:
+    """True when most lines of ``head`` start with a timestamp (CI consoles: GitHub Actions, Jenkins)."""
+    lines = [line for line in head.split("\n", 40)[:40] if line.strip()]
+    hits = sum(1 for line in lines if _TIMESTAMP_PREFIX_RE.match(line))
+    return len(lines) >= 2 and hits >= 0.8 * len(lines)
+
+
+def strip_timestamps(text: str) -> str:
+    """``text`` without the timestamp that starts its lines (the line count is unchanged)."""
+    return _TIMESTAMP_PREFIX_RE.sub("", text)
+
+
+class LineIndex:
+    """The lines of a text, and lookups of which lines hold a word or start with a pattern.
+
+    With ``strip_timestamps``, lookups see the lines without a timestamp prefix when most lines carry
+    one (a CI console with timestamps), so that line-start patterns still match; shown lines keep it.
+    """
+
+    def __init__(self, text: str, *, strip_timestamps: bool = False) -> None:
         self.lines = split_lines(text)
         if max(map(len, self.lines)) > SCAN_CHARS:
             self.scan_lines = [_scan_view(line) for line in self.lines]
@@ -54,14 +75,22 @@ class LineIndex:
         else:
             self.scan_lines = self.lines
             scan_text = text
+        if strip_timestamps and timestamp_prefixed(scan_text[:4096]):
+            scan_text = _TIMESTAMP_PREFIX_RE.sub("", scan_text)
+            self.scan_lines = split_lines(scan_text)[: len(self.lines)]
         self._low = scan_text.encode("utf-8", "surrogatepass").lower()
         # Byte offsets of line starts (they differ from character offsets once a line is not ASCII).
         lengths = map(len, self.scan_lines if scan_text.isascii() else self._low.split(b"\n"))
-        self._starts = [0, *accumulate(n + 1 for n in lengths)]
+        self._starts = [0, *accumulate(map((1).__add__, lengths))]
         del self._starts[len(self.scan_lines) :]
 
     def __len__(self) -> int:
         return len(self.lines)
+
+    @property
+    def lowered(self) -> bytes:
+        """The scanned lines joined by ``\\n``, UTF-8, ASCII-lowercased (shared with the templates)."""
+        return self._low
 
     def with_words(self, words: Iterable[str]) -> list[int]:
         """Indices of the lines holding any of ``words`` (ASCII case-insensitive), ascending, each once."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from bisect import bisect_right
 
 from .._base import Compressed, Context
-from ._fit import Selection, plural, stored_original, within_budget
+from ._fit import Selection, plural, spread, stored_original, within_budget
 from ._templates import template_of
 from ._textlines import LineIndex
 
@@ -50,13 +50,13 @@ def compress_generic(text: str, ctx: Context) -> Compressed:
         t = template_of(index.scan_lines[i])
         first_of.setdefault(t, i)
         similar[t] = similar.get(t, 0) + 1
-    for t, i in first_of.items():
+    for t, i in spread(list(first_of.items())):
         take(i, f"(×{similar[t]:,} similar)" if similar[t] > 1 else "")
 
     matches = index.query_lines(ctx.query)
-    for i in matches:
+    for i in spread(matches):
         take(i)
-    for i in errors:
+    for i in spread(errors):
         take(i)
 
     cap = max(sel.used, int(ctx.max_tokens * CONTEXT_SHARE))

@@ -15,7 +15,7 @@ import re
 from itertools import compress as select_where
 
 from .._base import Compressed, Context
-from ._fit import Selection, plural, stored_original, within_budget
+from ._fit import Selection, plural, spread, stored_original, within_budget
 from ._groups import FREQUENT, Groups, deviant_lines, edge_lines, group
 from ._templates import UNIT_VALUE_RE, templates_of
 from ._textlines import LineIndex
@@ -91,7 +91,7 @@ def compress(text: str, ctx: Context) -> Compressed:
     index = LineIndex(text)
     lines = index.lines
     n = len(lines)
-    groups = group(templates_of(index.scan_lines))
+    groups = group(templates_of(index.scan_lines, index.lowered))
     traces = find_traces(index)
     in_trace: set[int] = set()
     for tr in traces:
@@ -114,7 +114,7 @@ def compress(text: str, ctx: Context) -> Compressed:
         trace_counts[tr.signature] = trace_counts.get(tr.signature, 0) + 1
     firsts: list[tuple[int, Trace | None]] = [(tr.start, tr) for tr in _first_per_signature(traces)]
     firsts += [(i, None) for i in severe if groups.first[groups.templates[i]] == i]
-    for pos, item in sorted(firsts, key=lambda p: p[0]):
+    for pos, item in spread(sorted(firsts, key=lambda p: p[0])):
         if item is None:
             take(pos)
             continue
@@ -130,14 +130,14 @@ def compress(text: str, ctx: Context) -> Compressed:
     for i in [*warns, *signals]:
         if i not in in_trace and groups.first[groups.templates[i]] == i:
             take(i)
-    rare = [i for i in range(n) if groups.is_rare(i) and i not in in_trace]
+    rare = [i for i in groups.rare_lines() if i not in in_trace]
     cap = max(sel.used, int(ctx.max_tokens * RARE_SHARE))
-    for i in rare:
+    for i in spread(rare):
         take(i, limit=cap)
     for t, i in sorted(groups.first.items(), key=lambda p: (-groups.counts[p[0]], p[1])):
         if groups.counts[t] > 1 and t.strip() and i not in in_trace:
             take(i)
-    for i in rare:
+    for i in spread(rare):
         take(i)
     for i in severe:
         take(groups.last[groups.templates[i]])

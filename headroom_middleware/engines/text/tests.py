@@ -17,10 +17,10 @@ import re
 from typing import TypeVar
 
 from .._base import Compressed, Context
-from ._fit import Selection, plural, stored_original, within_budget
+from ._fit import Selection, plural, spread, stored_original, within_budget
 from ._groups import FREQUENT, Groups, block_heads, deviant_lines, edge_lines, group
 from ._templates import template_of, templates_of
-from ._textlines import LineIndex
+from ._textlines import LineIndex, strip_timestamps, timestamp_prefixed
 from ._traces import find_traces
 
 _LOOKS_LIKE_RE = re.compile(
@@ -107,6 +107,8 @@ CONTEXT_LINES = 30
 
 def looks_like(head: str) -> bool:
     """True when ``head`` carries the marks of a test runner, a build or a CI console."""
+    if timestamp_prefixed(head):
+        head = strip_timestamps(head)
     return len(_LOOKS_LIKE_RE.findall(head)) >= 2
 
 
@@ -115,10 +117,10 @@ def compress(text: str, ctx: Context) -> Compressed:
     if within_budget(text, ctx):
         return Compressed(text, "passthrough")
     key, payload = stored_original(text)
-    index = LineIndex(text)
+    index = LineIndex(text, strip_timestamps=True)
     lines = index.scan_lines
     n = len(lines)
-    groups = group(templates_of(lines))
+    groups = group(templates_of(lines, index.lowered))
     traces = find_traces(index)
     noise = _compiler_context(index)
     covered: set[int] = set(noise)
@@ -156,7 +158,7 @@ def compress(text: str, ctx: Context) -> Compressed:
     units += [
         (i, (i, *_following_context(i, noise, n)), i, groups.similar_note(i)) for i in severe if is_first(i)
     ]
-    for _, keep, head, note in sorted(units, key=lambda u: u[0]):
+    for _, keep, head, note in spread(sorted(units, key=lambda u: u[0])):
         sel.add(keep, notes={head: note} if note else None)
     for i in matches:
         take(i)
@@ -169,14 +171,14 @@ def compress(text: str, ctx: Context) -> Compressed:
     for i in [*warnings, *signals]:
         if is_first(i) and i not in noise:
             take(i)
-    rare = [i for i in range(n) if groups.is_rare(i) and i not in covered]
+    rare = [i for i in groups.rare_lines() if i not in covered]
     cap = max(sel.used, int(ctx.max_tokens * RARE_SHARE))
-    for i in rare:
+    for i in spread(rare):
         take(i, limit=cap)
     for t, i in sorted(groups.first.items(), key=lambda p: (-groups.counts[p[0]], p[1])):
         if groups.counts[t] > 1 and t.strip() and i not in covered:
             take(i)
-    for i in rare:
+    for i in spread(rare):
         take(i)
     for _, _, last_row in block_heads(groups):
         sel.add([last_row])
