@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from headroom_middleware import _markers, estimate_tokens, make_key
 from headroom_middleware.engines import Context, detect
@@ -219,3 +221,33 @@ def test_crlf_diff_still_recognises_generated_files() -> None:
     assert out.startswith(
         "diff --git a/package-lock.json b/package-lock.json\r\n" + _markers.gap(604, "lines (+600/-0)")
     )
+
+
+_DIFF_LINES = st.one_of(
+    st.builds(
+        lambda p: f"diff --git a/{p} b/{p}", st.sampled_from(["a.py", "yarn.lock", "x/y.min.js", "z.c"])
+    ),
+    st.sampled_from(["index 1..2 100644", "new file mode 100644", "deleted file mode 100644", "--- a/a.py"]),
+    st.sampled_from(["+++ b/a.py", "@@ -1,3 +1,4 @@", "@@ -0,0 +1 @@", "\\ No newline at end of file", ""]),
+    st.builds(lambda c, t: c + t, st.sampled_from([" ", "+", "-"]), st.text(max_size=40)),
+    st.text(max_size=60),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(_DIFF_LINES, min_size=1, max_size=150), st.integers(120, 1500), st.none() | st.text(max_size=20)
+)
+def test_any_input_keeps_the_contract(lines: list[str], budget: int, query: str | None) -> None:
+    text = "\n".join(lines)
+    out = diff.compress(text, _ctx(budget, query=query))
+    assert estimate_tokens(out.text) <= budget or out.strategy == "passthrough"
+    assert out == diff.compress(text, _ctx(budget, query=query))
+    if out.strategy == "passthrough":
+        assert out.text == text
+    else:
+        ((key, payload),) = out.originals
+        assert payload == text.encode("utf-8", "surrogatepass") and key == make_key(payload)
+    if out.strategy == "diff:files":  # (input that is not diff output goes to the generic engine)
+        originals = set(text.split("\n"))
+        assert all(line in originals for line in _body(out.text))

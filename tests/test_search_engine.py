@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from headroom_middleware import _markers, estimate_tokens, make_key
 from headroom_middleware.engines import Context, detect
@@ -233,3 +235,37 @@ def test_tight_budget_names_files_with_counts_before_dropping_them() -> None:
     named = [f for f in range(50) if f"matches in lib/area_{f}/file_{f}.go omitted" in out]
     assert len(named) >= 25  # most files are still named, each with its own count
     assert named == list(range(len(named)))  # in order, the rest counted together at the end
+
+
+_SEARCH_LINES = st.one_of(
+    st.builds(
+        lambda f, n, t: f"src/m{f}.py:{n}:{t}", st.integers(0, 5), st.integers(1, 999), st.text(max_size=40)
+    ),
+    st.builds(
+        lambda f, n, t: f"src/m{f}.py-{n}-{t}", st.integers(0, 5), st.integers(1, 999), st.text(max_size=40)
+    ),
+    st.just("--"),
+    st.just(""),
+    st.text(max_size=60),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(_SEARCH_LINES, min_size=1, max_size=120),
+    st.integers(120, 1500),
+    st.none() | st.text(max_size=20),
+)
+def test_any_input_keeps_the_contract(lines: list[str], budget: int, query: str | None) -> None:
+    text = "\n".join(lines)
+    out = search.compress(text, _ctx(budget, query=query))
+    assert estimate_tokens(out.text) <= budget or out.strategy == "passthrough"
+    assert out == search.compress(text, _ctx(budget, query=query))
+    if out.strategy == "passthrough":
+        assert out.text == text
+    else:
+        ((key, payload),) = out.originals
+        assert payload == text.encode("utf-8", "surrogatepass") and key == make_key(payload)
+    if out.strategy == "search:files":  # (input that is not search output goes to the generic engine)
+        originals = set(text.split("\n"))
+        assert all(line in originals for line in _body(out.text))

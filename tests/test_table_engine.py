@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from headroom_middleware import _markers, estimate_tokens, make_key
 from headroom_middleware.engines import Context, detect
@@ -232,3 +234,38 @@ def test_lines_the_engine_cannot_place_never_break_the_budget() -> None:
     out = table.compress(text, _ctx(250))
     assert estimate_tokens(out.text) <= 250
     assert out.text.startswith(head)
+
+
+_TABLE_LINES = st.one_of(
+    st.builds(
+        lambda n, s, r: f"pod-{n:<6}  1/1     {s:<18}{r}",
+        st.integers(0, 99999),
+        st.sampled_from(["Running", "CrashLoopBackOff", "Pending", "Completed", "Exited (1) 2m ago"]),
+        st.integers(0, 10**6),
+    ),
+    st.builds(lambda a, b: f"{a},{b},ok", st.integers(), st.floats(allow_nan=True)),
+    st.just(""),
+    st.text(max_size=60),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from(["NAME        READY   STATUS            RESTARTS", "id,value,status"]),
+    st.lists(_TABLE_LINES, min_size=1, max_size=150),
+    st.integers(120, 1500),
+    st.none() | st.text(max_size=20),
+)
+def test_any_input_keeps_the_contract(header: str, lines: list[str], budget: int, query: str | None) -> None:
+    text = "\n".join([header, *lines])
+    out = table.compress(text, _ctx(budget, query=query))
+    assert estimate_tokens(out.text) <= budget or out.strategy == "passthrough"
+    assert out == table.compress(text, _ctx(budget, query=query))
+    if out.strategy == "passthrough":
+        assert out.text == text
+    else:
+        ((key, payload),) = out.originals
+        assert payload == text.encode("utf-8", "surrogatepass") and key == make_key(payload)
+    if out.strategy == "table:rows":  # (input that is not table output goes to the generic engine)
+        originals = set(text.split("\n"))
+        assert all(line in originals for line in _rows(out.text))
