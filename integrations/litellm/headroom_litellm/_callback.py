@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import json
 import logging
 import threading
 from collections.abc import Mapping, Sequence
@@ -167,6 +168,11 @@ class HeadroomCallback(CustomLogger):
             answers = answer_calls(self.pipeline, calls)
         with self._lock:
             self.counters.retrievals_answered += len(calls)
+        for call, text in zip(calls, answers, strict=True):
+            # Sizes and arguments only, never the content.
+            log.info(
+                "headroom: answered %s(%s) with %d characters", call.name, _short(call.arguments), len(text)
+            )
         return answers
 
     async def aanswer(self, calls: Sequence[RetrievalCall], tenant: str | None) -> list[str]:
@@ -368,6 +374,11 @@ class HeadroomCallback(CustomLogger):
                 if len(text) > limit and not carries_marker(text):
                     return True
         return False
+
+
+def _short(arguments: str | Mapping[str, Any]) -> str:
+    text = arguments if isinstance(arguments, str) else json.dumps(arguments, sort_keys=True)
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def _depth(kwargs: Mapping[str, Any]) -> int:
