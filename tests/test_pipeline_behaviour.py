@@ -389,3 +389,29 @@ def test_identical_results_in_one_call_run_the_engine_once(plan_calls: list[str]
     assert [m.index for m in report.messages] == [2, 3, 4]
     assert out[2]["content"] == out[3]["content"] != out[4]["content"]
     assert [m.cached for m in report.messages] == [False, True, False]
+
+
+def test_store_outage_keeps_memo_bytes_stable(plan_calls: list[str]) -> None:
+    class Flaky:
+        def __init__(self) -> None:
+            self.inner = hm.MemoryStore()
+            self.down = False
+
+        def put(self, key: str, data: bytes) -> bool:
+            if self.down:
+                raise ConnectionError("down")
+            return self.inner.put(key, data)
+
+        def get(self, key: str) -> bytes | None:
+            if self.down:
+                raise ConnectionError("down")
+            return self.inner.get(key)
+
+    store = Flaky()
+    msgs = turn(1, log_text())
+    with hm.Pipeline(store=store, config=hm.Config(max_tokens=300, executor="inline")) as p:
+        first, _ = p.compress(msgs)
+        store.down = True
+        again, report = p.compress([*msgs, *turn(2, "small")])
+    assert again[2]["content"] == first[2]["content"] and report.errors == 0
+    assert report.messages[0].cached and len(plan_calls) == 1

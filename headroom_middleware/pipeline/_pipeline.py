@@ -360,9 +360,19 @@ class Pipeline:
         return True
 
     def _store_holds(self, keys: tuple[str, ...]) -> bool:
-        if hasattr(type(self.store), "__contains__"):  # cheaper than fetching the bytes
-            return all(k in self.store for k in keys)  # type: ignore[operator]
-        return all(self.store.get(k) is not None for k in keys)
+        """True when the store still holds every original; also when it cannot be asked right now.
+
+        A store that is down (a Redis restart) most likely still has the originals when it comes back,
+        and the memo's bytes keep the conversation stable meanwhile; recompressing could only produce
+        a different (lossless) form, changing bytes the provider has cached.
+        """
+        try:
+            if hasattr(type(self.store), "__contains__"):  # cheaper than fetching the bytes
+                return all(k in self.store for k in keys)  # type: ignore[operator]
+            return all(self.store.get(k) is not None for k in keys)
+        except Exception as exc:
+            log.debug("headroom: store check failed (%s); trusting the memo", type(exc).__name__)
+            return True
 
     def _failed(self, slot: Slot, exc: Exception, work: _Work) -> None:
         if self.config.strict:
