@@ -275,35 +275,42 @@ def _log_scale(value: float) -> float:
     return math.copysign(math.log1p(abs(value)), value)
 
 
+def _column_numbers(cells: list[str]) -> list[float | None]:
+    """The numbers in a column's cells (None where a cell holds none); plain numbers parse in C."""
+    try:
+        return list(map(float, cells))
+    except ValueError:
+        return [_number(cell) for cell in cells]
+
+
 def _outlier_rows(table: _Table) -> list[int]:
     """Rows (line indices) holding a value far above the rest of its numeric column."""
     found: list[int] = []
-    columns = len(table.names)
     n = len(table.rows)
     if n < _MIN_ROWS_FOR_OUTLIERS:
         return found
     cap = max(3, n // 100)
-    for c in range(columns):
-        if _NOT_MEASURES_RE.search(table.names[c]):
+    for c, name in enumerate(table.names):
+        if _NOT_MEASURES_RE.search(name):
             continue
-        probe = [_number(f[c]) for f in table.fields[:20] if c < len(f) and f[c]]
-        if not probe or sum(v is not None for v in probe) < 0.8 * len(probe):
+        probe = [f[c] for f in table.fields[:20] if c < len(f) and f[c]]
+        if not probe or sum(_number(cell) is not None for cell in probe) < 0.8 * len(probe):
             continue
-        column = [_number(f[c]) if c < len(f) else None for f in table.fields]
-        values = [(_log_scale(v), row) for v, row in zip(column, table.rows, strict=True) if v is not None]
-        if len(values) < 0.8 * n:
+        column = _column_numbers([f[c] if c < len(f) else "" for f in table.fields])
+        present = [(v, row) for v, row in zip(column, table.rows, strict=True) if v is not None]
+        if len(present) < 0.8 * n:
             continue
-        cells = [f[c] for f in table.fields[:20] if c < len(f) and f[c]]
-        if sum(cell.endswith("%") for cell in cells) >= 0.8 * len(cells):
-            full = [
-                row for v, row in zip(column, table.rows, strict=True) if v is not None and v >= _FULL_PERCENT
-            ]
-            found += full[:cap]
-        scaled = [y for y, _ in values]
+        if sum(cell.endswith("%") for cell in probe) >= 0.8 * len(probe):
+            found += [row for v, row in present if v >= _FULL_PERCENT][:cap]
+        values = [v for v, _ in present]
+        scaled = list(map(math.log1p, values)) if min(values) >= 0 else list(map(_log_scale, values))
         mid = median(scaled)
         spread = 1.4826 * median([abs(y - mid) for y in scaled])
         threshold = mid + max(_OUTLIER_MADS * spread, _OUTLIER_MIN_RATIO)
-        high = sorted(((y, row) for y, row in values if y > threshold), key=lambda p: (-p[0], p[1]))
+        high = sorted(
+            ((y, row) for y, (_, row) in zip(scaled, present, strict=True) if y > threshold),
+            key=lambda p: (-p[0], p[1]),
+        )
         found += [row for _, row in high[:cap]]
     return found
 
