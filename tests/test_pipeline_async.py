@@ -239,3 +239,21 @@ async def test_process_strict_mode_raises(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(_pipeline.Pipeline, "_submit", failing_submit)
     with hm.Pipeline(config=hm.Config(executor="process", strict=True)) as p, pytest.raises(RuntimeError):
         await p.acompress(chat(log_text()))
+
+
+def test_pools_are_tracked_weakly_for_the_exit_hook() -> None:
+    import gc
+    import weakref
+
+    from headroom_middleware.pipeline import _executor
+
+    p = hm.Pipeline(config=hm.Config(executor="process", workers=1))
+    assert p._processes is not None
+    assert p._threads in _executor._LIVE and p._processes in _executor._LIVE
+    p.close()
+    assert p._threads not in _executor._LIVE and p._processes not in _executor._LIVE
+    q = hm.Pipeline()
+    ref = weakref.ref(q._threads)
+    del q
+    gc.collect()
+    assert ref() is None  # an unclosed, unused pipeline does not leak through the exit hook

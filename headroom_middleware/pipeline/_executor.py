@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import atexit
-import functools
 import logging
 import multiprocessing
 import os
@@ -54,9 +53,7 @@ class LazyPool:
         self._pool: Executor | None = None
         self._lock = threading.Lock()
         self._closed = False
-        # atexit holds only a weak reference, so an unused pipeline can still be garbage-collected.
-        self._atexit = functools.partial(_close_if_alive, weakref.ref(self))
-        atexit.register(self._atexit)
+        _LIVE.add(self)  # weakly: an unused pipeline can still be garbage-collected
 
     def get(self) -> Executor:
         pool = self._pool
@@ -85,7 +82,7 @@ class LazyPool:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-        atexit.unregister(self._atexit)
+        _LIVE.discard(self)
 
     def __del__(self) -> None:
         pool = getattr(self, "_pool", None)
@@ -93,9 +90,13 @@ class LazyPool:
             pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _close_if_alive(ref: weakref.ref[LazyPool]) -> None:
-    pool = ref()
-    if pool is not None:
+# Every pool not yet closed, shut down by one exit hook (not one hook per pipeline).
+_LIVE: weakref.WeakSet[LazyPool] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    for pool in list(_LIVE):
         pool.close()
 
 
