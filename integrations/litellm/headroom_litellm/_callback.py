@@ -12,7 +12,9 @@ Where it acts (checked against litellm 1.110):
   the final answer. Mixed with the caller's own tool calls, ours are answered and held back, the
   caller's are returned (see ``_loop.PendingAnswers``).
 - ``async_pre_call_hook``: the proxy's once-per-request hook (it must be defined in this class body:
-  the proxy skips an inherited one). Compresses with the tenant the proxy authenticated.
+  the proxy skips an inherited one). Compresses with the tenant the proxy authenticated and records
+  the savings in the request metadata (spend logs); ``async_post_call_response_headers_hook`` returns
+  them to the client as ``x-headroom-tokens-*`` headers.
 - ``log_pre_api_call``: sync ``completion`` has no hook that can rewrite the request; when one goes
   out with large uncompressed tool results, one warning says so and points to the drop-in.
 
@@ -234,6 +236,25 @@ class HeadroomCallback(CustomLogger):
         except Exception as exc:
             self._failed("proxy pre-call hook", exc)
             return None
+
+    async def async_post_call_response_headers_hook(  # proxy: read from this class body
+        self,
+        data: dict[str, Any],
+        user_api_key_dict: Any,
+        response: Any,
+        request_headers: dict[str, str] | None = None,
+        litellm_call_info: dict[str, object] | None = None,
+    ) -> dict[str, str] | None:
+        """Proxy responses carry the request's savings: ``x-headroom-tokens-before/after/saved``."""
+        for field in ("metadata", "litellm_metadata"):
+            meta = data.get(field)
+            savings = meta.get("headroom") if isinstance(meta, Mapping) else None
+            if isinstance(savings, Mapping):
+                return {
+                    f"x-headroom-tokens-{name}": str(savings.get(f"tokens_{name}", 0))
+                    for name in ("before", "after", "saved")
+                }
+        return None
 
     async def async_should_run_agentic_loop(
         self,

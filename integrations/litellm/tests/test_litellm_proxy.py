@@ -129,6 +129,12 @@ def test_proxy_chat_is_compressed(proxy: str, provider: FakeProvider, ec2_json: 
         proxy, "/v1/chat/completions", {"model": "fake-openai", "messages": messages, "tools": [USER_TOOL]}
     )
     assert reply.json()["choices"][0]["message"]["content"] == "ok"
+    # The proxy's pre-call hook ran and recorded the savings (metadata -> response headers).
+    saved = int(reply.headers["x-headroom-tokens-saved"])
+    assert saved == int(reply.headers["x-headroom-tokens-before"]) - int(
+        reply.headers["x-headroom-tokens-after"]
+    )
+    assert saved > 0
     [sent_body] = provider.requests()
     sent = sent_body["messages"][3]["content"]
     assert len(sent) < len(ec2_json) / 3 and KEY_RE.search(sent)
@@ -170,6 +176,7 @@ def test_proxy_messages_route_is_compressed_and_retrieval_answered(
     }
     reply = _post(proxy, "/v1/messages", body)
     content = reply.json()["content"]
+    assert int(reply.headers["x-headroom-tokens-saved"]) > 0
     first, second = provider.requests()
     assert provider.paths == ["/v1/messages", "/v1/messages"]
     sent = first["messages"][2]["content"][0]["content"]
