@@ -49,7 +49,8 @@ def test_fixture_is_detected_and_needles_visible(path: Path) -> None:
     assert out.strategy == "diff:files"
     missing = [n for n in _needles(path) if n not in out.text]
     assert not missing
-    assert estimate_tokens(out.text) <= 4000 < estimate_tokens(text)
+    assert estimate_tokens(out.text) <= max(4000 // diff.TARGET_SHARE, diff.MIN_TARGET)
+    assert estimate_tokens(text) > 4000
 
 
 def test_every_file_header_of_the_corpus_diff_is_kept() -> None:
@@ -251,3 +252,9 @@ def test_any_input_keeps_the_contract(lines: list[str], budget: int, query: str 
     if out.strategy == "diff:files":  # (input that is not diff output goes to the generic engine)
         originals = set(text.split("\n"))
         assert all(line in originals for line in _body(out.text))
+
+
+def test_no_newline_note_stays_with_its_line() -> None:
+    text = _read(CORPUS_DIFF)
+    out = diff.compress(text, _ctx()).text
+    assert "-}\n\\ No newline at end of file\n+}" in out

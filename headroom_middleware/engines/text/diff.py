@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import accumulate
 
 from ... import _markers
@@ -50,6 +50,9 @@ SMALL_HUNK_LINES = 30
 CHANGED_CAP = 40
 """At most this many changed lines of one hunk are shown before the budget asks for fewer."""
 NEW_FILE_HEAD = 12
+TARGET_SHARE = 2
+"""Diff output aims at ``max_tokens // TARGET_SHARE`` tokens (but at least ``MIN_TARGET``)."""
+MIN_TARGET = 1000
 """Lines shown of a file the diff adds whole: enough to see what it is."""
 
 _GENERATED_NAMES = frozenset(
@@ -285,7 +288,9 @@ def compress(text: str, ctx: Context) -> Compressed:
             return [j for j in range(h.start, h.end) if len(lines[j]) <= too_long]
         limit = min(cap, NEW_FILE_HEAD) if f.new else cap
         shown = [j for j in h.changed[:limit] if len(lines[j]) <= too_long]
-        return [h.start, *shown]
+        # "\ No newline at end of file" belongs to the line above it: without it "-}" "+}" reads as no change.
+        notes = [j + 1 for j in shown if j + 1 < h.end and kinds[j + 1] == NOTE]
+        return [h.start, *shown, *notes]
 
     def select(cap: int, whole_small: bool, files_shown: int) -> list[int]:
         cut = file_starts[files_shown] if files_shown < len(files) else n
@@ -319,5 +324,8 @@ def compress(text: str, ctx: Context) -> Compressed:
             return select(CHANGED_CAP + 1 - max(t, 1), t == 0, len(files))
         return select(0, False, len(files) - (t - CHANGED_CAP - 1))
 
-    text_out = fit_levels(at_level, CHANGED_CAP + 1 + len(files), render, ctx)
+    # A diff aims at half the budget: every file header and the first changed lines of each hunk show
+    # the shape of the change; the hunks in full are a retrieval away.
+    target = replace(ctx, max_tokens=min(ctx.max_tokens, max(ctx.max_tokens // TARGET_SHARE, MIN_TARGET)))
+    text_out = fit_levels(at_level, CHANGED_CAP + 1 + len(files), render, target)
     return Compressed(text_out, "diff:files", ((key, payload),))
