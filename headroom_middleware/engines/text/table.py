@@ -352,8 +352,9 @@ def _unhealthy_rows(table: _Table, lines: Sequence[str]) -> tuple[list[int], lis
             trouble = any(c < len(f) and f[c].strip() not in ("", "0") for c in exits)
         if trouble:
             bad.append(row)
-    if status is None:
-        # No status column: fall back to error words anywhere in the row, unless they are everywhere.
+    if status is None and table.names != list(_LS_NAMES):
+        # No status column: fall back to error words anywhere in the row, unless they are everywhere
+        # (not for ``ls -l``, where they would only pick file names like ``timeout`` or ``error.log``).
         worded = [row for row in table.rows if ERROR_WORDS_RE.search(lines[row])]
         if len(worded) <= max(3, len(table.rows) // 5):
             bad = sorted({*bad, *worded})
