@@ -110,6 +110,7 @@ def test_demo_prints_the_table_and_a_byte_exact_round_trip() -> None:
     assert corpus and all(name in out for name in corpus)
     assert "total" in out and "recoverable" in out
     assert "identical to the file byte for byte" in out
+    assert "earlier results byte-identical: yes" in out and "'headroom_retrieve'" in out
 
 
 def test_demo_explains_missing_fixtures(tmp_path: Path) -> None:
