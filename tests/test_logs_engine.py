@@ -112,7 +112,8 @@ def test_templates_shown_once_with_counts_and_rare_lines_kept() -> None:
     r = logs.compress(text, _ctx(1500))
     assert "reloaded feature flags from s3://flags/prod.json" in r.text
     n_info = sum("[http]" in ln for ln in lines)
-    assert f"(×{n_info:,} similar)" in r.text
+    last_info = max(i for i, ln in enumerate(lines) if "[http]" in ln) + 1
+    assert f"(×{n_info:,} similar, last at line {last_info:,})" in r.text
     assert r.text.count("[http]") < 60
 
 
@@ -122,7 +123,9 @@ def test_error_lines_deduped_by_template_with_count() -> None:
         lines[i] = f"2026-11-25T10:00:00.000Z ERROR [db] query {k} failed: deadlock detected on orders"
     lines[2950] = "2026-11-25T10:59:00.000Z FATAL [main] out of file descriptors, shutting down"
     r = logs.compress("\n".join(lines), _ctx(1200))
-    assert "ERROR [db] query 0 failed: deadlock detected on orders (×28 similar)" in r.text
+    assert (
+        "ERROR [db] query 0 failed: deadlock detected on orders (×28 similar, last at line 2,801)" in r.text
+    )
     assert "out of file descriptors" in r.text
 
 

@@ -236,3 +236,58 @@ def test_go_json_that_is_not_json_falls_back_to_the_text_engine() -> None:
     r = gotest.compress(text, _ctx(800))
     assert r.strategy == "test:failures"
     assert estimate_tokens(r.text) <= 800
+
+
+@pytest.mark.parametrize(
+    ("noise", "failure", "summary"),
+    [
+        (  # maven surefire
+            "[INFO] Running com.acme.Test{i}\n[INFO] Tests run: 4, Failures: 0, Errors: 0, Skipped: 0",
+            "[ERROR] testRefund(com.acme.BillingTest)  Time elapsed: 0.02 s  <<< FAILURE!\n"
+            "org.opentest4j.AssertionFailedError: expected: <200> but was: <503>\n"
+            "\tat com.acme.BillingTest.testRefund(BillingTest.java:42)",
+            "[ERROR] Tests run: 400, Failures: 1, Errors: 0, Skipped: 0\n[INFO] BUILD FAILURE",
+        ),
+        (  # gradle
+            "com.acme.Test{i} > works PASSED",
+            "com.acme.BillingTest > testRefund FAILED\n"
+            "    org.opentest4j.AssertionFailedError: expected: <200> but was: <503>\n"
+            "        at com.acme.BillingTest.testRefund(BillingTest.java:42)",
+            "400 tests completed, 1 failed\nBUILD FAILED in 12s",
+        ),
+        (  # mocha
+            "    ✓ case {i} works",
+            "  1) billing\n       refunds partially:\n"
+            "     AssertionError: expected: <200> but was: <503>\n"
+            "      at Context.<anonymous> (test/billing.test.js:42:10)",
+            "  399 passing (2s)\n  1 failing",
+        ),
+        (  # dotnet test
+            "  Passed Acme.Tests.Case{i} [1 ms]",
+            "  Failed Acme.Tests.BillingTest.Refund [12 ms]\n  Error Message:\n"
+            "   Assert.Equal() Failure: expected: <200> but was: <503>\n"
+            "  Stack Trace:\n     at Acme.Tests.BillingTest.Refund() in /src/BillingTest.cs:line 42",
+            "Failed!  - Failed: 1, Passed: 399, Skipped: 0, Total: 400",
+        ),
+    ],
+    ids=["maven", "gradle", "mocha", "dotnet"],
+)
+def test_other_runners_keep_the_failure_and_the_summary(noise: str, failure: str, summary: str) -> None:
+    body = [noise.format(i=i) for i in range(600)]
+    text = "\n".join([*body[:300], failure, *body[300:], summary])
+    r = tests.compress(text, _ctx(900))
+    assert estimate_tokens(r.text) <= 900
+    assert "expected: <200> but was: <503>" in r.text
+    assert summary.split("\n")[-1] in r.text
+
+
+def test_timestamped_ci_console_is_read_without_its_timestamps() -> None:
+    path = FIXTURES / "generated" / "test_github_actions_pytest.txt"
+    text = path.read_text("utf-8")
+    assert tests.looks_like(text[:4096])
+    r = tests.compress(text, _ctx())
+    assert "2026-11-25T09:" not in r.text  # ~15 tokens a line of noise for a test run
+    assert "line timestamps not shown" in r.text
+    assert "E       assert 503 == 200" in r.text  # line-start patterns still found the failure
+    ((_, payload),) = r.originals
+    assert payload.decode("utf-8") == text  # the stored original keeps them

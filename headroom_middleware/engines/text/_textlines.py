@@ -63,11 +63,16 @@ def strip_timestamps(text: str) -> str:
 class LineIndex:
     """The lines of a text, and lookups of which lines hold a word or start with a pattern.
 
-    With ``strip_timestamps``, lookups see the lines without a timestamp prefix when most lines carry
-    one (a CI console with timestamps), so that line-start patterns still match; shown lines keep it.
+    With ``strip_timestamps``, when most lines start with a timestamp (a CI console), the lines are
+    taken without it (``stripped`` is then True): line-start patterns match, and the timestamps, about
+    15 tokens a line and noise for a test run, are not shown. The stored original keeps them.
     """
 
     def __init__(self, text: str, *, strip_timestamps: bool = False) -> None:
+        self.stripped = strip_timestamps and timestamp_prefixed(text[:4096])
+        if self.stripped:
+            # The line count is unchanged: the prefix never holds a newline.
+            text = _TIMESTAMP_PREFIX_RE.sub("", text)
         self.lines = split_lines(text)
         if max(map(len, self.lines)) > SCAN_CHARS:
             self.scan_lines = [_scan_view(line) for line in self.lines]
@@ -75,9 +80,6 @@ class LineIndex:
         else:
             self.scan_lines = self.lines
             scan_text = text
-        if strip_timestamps and timestamp_prefixed(scan_text[:4096]):
-            scan_text = _TIMESTAMP_PREFIX_RE.sub("", scan_text)
-            self.scan_lines = split_lines(scan_text)[: len(self.lines)]
         self._low = scan_text.encode("utf-8", "surrogatepass").lower()
         # Byte offsets of line starts (they differ from character offsets once a line is not ASCII).
         lengths = map(len, self.scan_lines if scan_text.isascii() else self._low.split(b"\n"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from itertools import compress as select_where
+from operator import itemgetter
 
 from .._base import Compressed, Context
 from ._fit import Selection, plural, spread, stored_original, within_budget
@@ -37,15 +38,17 @@ _PREFIX_RE = re.compile(
     )""",
     re.VERBOSE,
 )
-_SEVERE_ROOTS = ("err", "fatal", "crit", "panic", "emerg", "alert", "severe")
+_SEVERE_ROOTS = ("err", "fatal", "crit", "panic", "emerg", "alert", "severe")  # one is in every match
 _SEVERE_RE = re.compile(
     r"""\b(?:FATAL|CRITICAL|CRIT|ERROR|ERR|SEVERE|EMERG|EMERGENCY|ALERT|PANIC)\b
       | (?i:level|lvl|severity|levelname)["']?\s*[=:]\s*["']?
         (?i:fatal|critical|crit|error|err|severe|emerg\w*|alert|panic)\b
-      | ^[EF]\d{4}[ ]
+      | ^[EF]\d{4}[ ] | \[(?:error|crit|alert|emerg|fatal)\]
     """,
     re.VERBOSE,
 )
+_GLOG_RE = {"E": re.compile(r"[EF]\d{4} +\d"), "W": re.compile(r"W\d{4} +\d")}
+"""glog/klog severity letters (``E1125 10:00:00.1 …``): no level word for the word search to find."""
 _WARN_RE = re.compile(
     r"\b(?:WARN|WARNING)\b|(?i:level|lvl|severity|levelname)[\"']?\s*[=:]\s*[\"']?(?i:warn\w*)\b|^W\d{4} "
 )
@@ -96,14 +99,19 @@ def compress(text: str, ctx: Context) -> Compressed:
     in_trace: set[int] = set()
     for tr in traces:
         in_trace.update(range(tr.start, tr.end + 1))
-    severe = [i for i in index.verified(index.with_words(_SEVERE_ROOTS), _SEVERE_RE) if i not in in_trace]
-    warns = index.verified(index.with_words(("warn",)), _WARN_RE)
+    severe_found = index.verified(index.with_words(_SEVERE_ROOTS), _SEVERE_RE)
+    severe = sorted({*severe_found, *index.starting_with(_GLOG_RE["E"])} - in_trace)
+    warns = sorted(
+        {*index.verified(index.with_words(("warn",)), _WARN_RE), *index.starting_with(_GLOG_RE["W"])}
+    )
     signals = index.error_lines()
     matches = index.query_lines(ctx.query)
     sel = Selection(lines, ctx)
 
     def take(i: int, limit: int | None = None) -> bool:
         note = groups.similar_note(i)
+        if note:  # where the template was last seen tells how long it went on (lines are 1-based)
+            note = f"{note[:-1]}, last at line {groups.last[groups.templates[i]] + 1:,})"
         return sel.add([i], notes={i: note} if note else None, limit=limit)
 
     for i in [*range(min(ALWAYS_HEAD, n)), *range(max(n - ALWAYS_TAIL, 0), n)]:
@@ -214,10 +222,10 @@ def _far_above(rows: list[int], pairs: list[tuple[str, str]]) -> list[tuple[int,
     n = len(rows)
     if n < OUTLIER_MIN_LINES:
         return []
-    units = {unit for _, unit in pairs}
+    units = set(map(itemgetter(1), pairs))
     if len(units) == 1:
         scale = _SCALE[units.pop().lower()][1]
-        values = [float(num) * scale for num, _ in pairs]
+        values = list(map(scale.__mul__, map(float, map(itemgetter(0), pairs))))
     else:
         values = [float(num) * _SCALE[unit.lower()][1] for num, unit in pairs]
     order = sorted(range(n), key=values.__getitem__)

@@ -49,7 +49,8 @@ _SUMMARY_RE = re.compile(
       | \[(?:INFO|ERROR)\]\ (?:BUILD|Tests\ run|Total\ time)
       | make(?:\[\d+\])?:\ \*\*\* | error:\ (?:could\ not\ compile|test\ failed|aborting)
       | \[\ +(?:PASSED|FAILED)\ +\]\ \d+
-      | short\ test\ summary\ info | Finished\ .*\ in\ \d
+      | short\ test\ summary\ info | Finished\ .*\ in\ \d | (?:Passed|Failed)!\s+-
+      | \d+\ examples?,\ \d+\ failures? | FAILURES!$ | OK\ \(\d+\ tests?
     )""",
     re.VERBOSE,
 )
@@ -64,6 +65,10 @@ _FAILURE_HEAD_RE = re.compile(
       | \[\ +FAILED\ +\]\ \S                       # gtest
       | (?:Failure|Error|AssertionError):\         # unittest-like
       | =+\ (?:FAIL|ERROR):\                       # unittest
+      | \[ERROR\]\ .*<<<\ (?:FAILURE|ERROR)!       # maven surefire
+      | \S.*\ >\ \S.*\ FAILED\s*$                  # gradle
+      | \s{2,}\d+\)\ \S                            # mocha, rspec, phpunit: "  1) suite test"
+      | \s+Failed\ \S+\ \[                         # dotnet test
     )""",
     re.VERBOSE,
 )
@@ -206,6 +211,8 @@ def compress(text: str, ctx: Context) -> Compressed:
             if count:
                 parts.append(plural(count, word).replace("kind of warnings", "kinds of warning"))
         parts.append("summary lines" if summaries else "head and tail")
+        if index.stripped:
+            parts.append("line timestamps not shown")
         return ", ".join(parts)
 
     out = sel.render_lines(key, kept_note)
