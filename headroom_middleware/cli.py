@@ -10,6 +10,7 @@ Exit codes: 0 success, 1 runtime error (unreadable file, failure while running),
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import subprocess
@@ -126,6 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug of ours: say what happened without a traceback wall
+        print(f"{PROG}: error: {type(exc).__name__}: {exc} (run with -v for logs)", file=sys.stderr)
+        return EXIT_ERROR
 
 
 # -- crush ----------------------------------------------------------------------------------------------
@@ -150,7 +154,8 @@ def _cmd_crush(args: argparse.Namespace) -> int:
             "lossless": r.lossless,
             "milliseconds": round(ms, 3),
         }
-        _write(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
+        # The stdlib escapes lone surrogates (undecodable input bytes) where orjson refuses them.
+        _write(json.dumps(doc, indent=2).encode("ascii") + b"\n")
     else:
         _write(r.text.encode("utf-8", "surrogateescape"))
         if not r.text.endswith("\n"):

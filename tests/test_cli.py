@@ -123,3 +123,13 @@ def test_bench_lists_the_benchmarks() -> None:
     names = r.stdout.decode().split()
     assert r.returncode == 0
     assert {"passthrough", "event_loop", "throughput", "store", "memory", "multiturn"} <= set(names)
+
+
+def test_crush_binary_input_round_trips_and_json_stays_valid() -> None:
+    data = bytes(range(256)) * 4 + b"\xff\xfe tail"  # small: within budget, so passed through
+    r = run("crush", "-", stdin=data)
+    assert r.returncode == 0 and r.stdout.rstrip(b"\n") == data  # passed through byte for byte
+    r = run("crush", "-", "--format", "json", stdin=data)
+    assert r.returncode == 0
+    doc = json.loads(r.stdout)
+    assert doc["text"].encode("utf-8", "surrogateescape").rstrip(b"\n") == data
