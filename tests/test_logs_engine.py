@@ -81,6 +81,9 @@ def test_small_budgets_are_hard_caps(path: Path, budget: int) -> None:
         '10.0.0.1 - - [25/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 512\n' * 5,
         "time=2026-11-25T10:00:00Z level=info msg=started\n" * 5,
         "[2026-11-25 10:00:00,123] WARN  kafka.server: lag high\n" * 5,
+        "11-25 10:23:45.123  1234  5678 E ActivityManager: ANR in com.acme\n" * 5,
+        "Nov 25, 2026 10:00:00 AM org.apache.catalina.startup.Catalina start\n" * 5,
+        "web_1    | 172.18.0.1 - GET / 200\n" * 5,
     ],
 )
 def test_looks_like_common_log_formats(head: str) -> None:

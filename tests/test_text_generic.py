@@ -176,3 +176,57 @@ def test_lone_surrogates() -> None:
     text = "\n".join(f"line {i} \ud800 broken \udfff pair {i}" for i in range(3000))
     r = _roundtrip(text)
     assert "\ud800" in r.text
+
+
+# --- every line engine, arbitrary input ---------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from headroom_middleware.engines.text import gotest, logs, tests  # noqa: E402
+
+_ENGINES = {
+    "generic": compress_generic,
+    "logs": logs.compress,
+    "tests": tests.compress,
+    "gotest": gotest.compress,
+}
+_LINE = st.one_of(
+    st.text(max_size=80),
+    st.sampled_from(
+        [
+            "2026-11-25T10:00:00Z ERROR boom",
+            "Traceback (most recent call last):",
+            '  File "x.py", line 3, in f',
+            "\tat a.B.c(B.java:1)",
+            "--- FAIL: TestX (0.00s)",
+            '{"Action":"output","Package":"p","Output":"x\\n"}',
+            "src/a.c:1:2: warning: w [-Wx]",
+            "",
+            "x" * 5000,
+        ]
+    ),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    lines=st.lists(_LINE, min_size=1, max_size=300),
+    budget=st.integers(min_value=1, max_value=1500),
+    engine=st.sampled_from(sorted(_ENGINES)),
+)
+def test_any_input_any_engine_is_bounded_deterministic_and_recoverable(
+    lines: list[str], budget: int, engine: str
+) -> None:
+    text = "\n".join(lines)
+    ctx = _ctx(budget, query="boom")
+    r = _ENGINES[engine](text, ctx)
+    assert r == _ENGINES[engine](text, ctx)
+    if not r.originals:
+        assert r.text == text and estimate_tokens(text) <= budget
+        return
+    ((key, payload),) = r.originals
+    assert payload.decode("utf-8", "surrogatepass") == text and key == make_key(payload)
+    assert marker_keys(r.text) == [key]
+    marker_only = estimate_tokens(r.text.rsplit("\n", 1)[-1]) + 12
+    assert estimate_tokens(r.text) <= max(budget, marker_only)

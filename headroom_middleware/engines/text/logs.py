@@ -35,6 +35,11 @@ _PREFIX_RE = re.compile(
       | (?:time|ts|timestamp|level|lvl)=                        # logfmt
       | \{.*"(?:level|severity|msg|message|time|timestamp|ts|@timestamp)"\s*:   # JSON lines
       | \d{1,3}(?:\.\d{1,3}){3}\ \S+\ \S+\ \[                   # access logs
+      | \d{2}-\d{2}\ \d{2}:\d{2}:\d{2}                          # logcat: 01-15 10:23:45.123
+      | [A-Z][a-z]{2}\ \d{1,2},\ \d{4}\ \d{1,2}:\d{2}:\d{2}     # java.util.logging: Jan 15, 2024 10:00:00 AM
+      | [IWEFD],\ \[\d{4}-                                      # Ruby Logger: I, [2024-01-15T10:00:00.1 #1]
+      | [\w.-]+\s+\|\ \S                                        # docker compose: web_1  | …
+      | \[(?:pod|deployment|job)/                               # kubectl logs --prefix
     )""",
     re.VERBOSE,
 )
