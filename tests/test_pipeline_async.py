@@ -257,3 +257,30 @@ def test_pools_are_tracked_weakly_for_the_exit_hook() -> None:
     del q
     gc.collect()
     assert ref() is None  # an unclosed, unused pipeline does not leak through the exit hook
+
+
+async def test_ahandle_tool_call_reads_the_store_off_the_loop(hops: list[str]) -> None:
+    text = log_text()
+    with hm.Pipeline(config=hm.Config(max_tokens=300, executor="inline")) as p:
+        _, report = p.compress(chat(text))
+        assert await p.ahandle_tool_call("other", "{}") is None and hops == []
+        assert await p.ahandle_tool_call(hm.RETRIEVE_TOOL_NAME, {"key": report.keys[0]}) == text
+        assert hops == ["handle_tool_call"]
+
+
+async def test_a_remote_store_is_never_asked_on_the_loop(hops: list[str]) -> None:
+    class RemoteLike:  # any store that is not the in-process MemoryStore may do I/O
+        def __init__(self) -> None:
+            self.inner = hm.MemoryStore()
+
+        def put(self, key: str, data: bytes) -> bool:
+            return self.inner.put(key, data)
+
+        def get(self, key: str) -> bytes | None:
+            return self.inner.get(key)
+
+    with hm.Pipeline(store=RemoteLike(), config=hm.Config(max_tokens=300)) as p:
+        await p.acompress(chat(log_text(500)))
+        hops.clear()
+        _, report = await p.acompress(chat(log_text(500)))  # a memo hit: the store check hops too
+    assert report.messages[0].cached and hops == ["_check_and_run"]

@@ -18,7 +18,8 @@ CONTRACT (stable; integrations build on it):
 - ``Pipeline.compress(messages, tools=None, *, query=None)`` and ``acompress(...)`` return
   ``(new_messages, report)``; the caller's lists and dicts are never mutated.
 - ``Pipeline.handle_tool_call(name, arguments)``: ``arguments`` is a JSON string or a dict; returns the
-  answer text for ``headroom_retrieve`` calls, None for any other tool name.
+  answer text for ``headroom_retrieve`` calls, None for any other tool name. ``await
+  pipe.ahandle_tool_call(...)`` does the same with the store read off the event loop.
 """
 
 from ._config import Config

@@ -118,9 +118,13 @@ class Pipeline:
             ESTIMATOR_TOKENS_PER_CHAR if self.config.count_tokens is None else TOKENIZER_TOKENS_PER_CHAR
         )
         self._max_quiet_chars = int(self.config.min_tokens / per_char)
+        # Checks may run on the event loop only when they cannot block it: the estimator (not a slow
+        # tokenizer) and an in-process store (a Redis or SQLite lookup is I/O).
         self._inline_check_chars = (
             INLINE_CHECK_CHARS if self.config.count_tokens is None else INLINE_CHECK_CHARS_TOKENIZER
         )
+        if not isinstance(self.store, MemoryStore):
+            self._inline_check_chars = 0
         self._memo = Memo(self.config.memo_size)
         self._threads = LazyPool("thread", self.config.workers if self.config.executor == "thread" else 1)
         self._processes: LazyPool | None = None
@@ -219,6 +223,14 @@ class Pipeline:
                 "to get fresh output."
             )
         return text
+
+    async def ahandle_tool_call(
+        self, name: str, arguments: str | bytes | Mapping[str, Any] | None
+    ) -> str | None:
+        """``handle_tool_call`` for async code: the store read runs off the event loop."""
+        if name != RETRIEVE_TOOL_NAME:
+            return None
+        return await self._hop(self.handle_tool_call, name, arguments)
 
     def close(self) -> None:
         """Shut the pipeline's thread and process pools down (idempotent; also done at exit)."""
