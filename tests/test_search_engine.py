@@ -269,3 +269,14 @@ def test_any_input_keeps_the_contract(lines: list[str], budget: int, query: str 
     if out.strategy == "search:files":  # (input that is not search output goes to the generic engine)
         originals = set(text.split("\n"))
         assert all(line in originals for line in _body(out.text))
+
+
+def test_grep_n_over_one_file() -> None:
+    lines = [f"{i}:    log.error('failed to connect: %s', err)  # site {i * 7}" for i in range(1, 400)]
+    text = "\n".join(lines)
+    assert detect(text) == "search"
+    out = search.compress(text, _ctx()).text
+    assert lines[0] in out
+    assert estimate_tokens(out) <= 4000 // search.TARGET_SHARE
+    kept = len(_body(out))
+    assert _markers.gap(399 - kept, "matches") in out

@@ -74,11 +74,14 @@ def _is_context_line(line: str) -> bool:
 
 
 def _heading_mode(lines: Sequence[str]) -> bool:
-    """True for ``rg --heading`` output: most non-blank lines start with a bare line number."""
+    """True for ``rg --heading`` output (a path line, then ``12:text`` lines) and for ``grep -n`` over
+    one file (``12:text`` lines only): most non-blank lines start with a bare line number."""
     sample = [line for line in lines[:_SAMPLE_LINES] if line.strip() and line != "--"]
     if len(sample) < 3:
         return False
-    numbered = sum(1 for line in sample if _NUMBERED_RE.match(line))
+    numbered = sum(1 for line in sample if _NUMBERED_RE.match(line) and not _TIMESTAMP_RE.match(line))
+    if numbered == len(sample):
+        return True
     paths = len(sample) - numbered
     return numbered >= 0.6 * len(sample) and paths >= 1 and _PATHISH_RE.match(sample[0]) is not None
 
@@ -91,7 +94,7 @@ def looks_like(head: str) -> bool:
     if len(lines) > 1 and len(head) >= 4096:
         lines.pop()  # the last line of the peek may be cut short
     if _heading_mode(lines):
-        return not _NUMBERED_RE.match(lines[0])
+        return True
     sample = [line for line in lines if line.strip()]
     if len(sample) < 3:
         return False
@@ -130,6 +133,9 @@ def _classify(lines: Sequence[str], heading: bool, plain: bool) -> tuple[bytearr
             m = _NUMBERED_RE.match(line)
             if m is not None:
                 kinds[i] = MATCH if m.group(1) == ":" else CONTEXT
+                if cur_id < 0:  # ``grep -n`` over one file: no path line, one unnamed file
+                    cur_id = ids.setdefault("", 0)
+                    paths.append("")
             else:
                 kinds[i] = PATH
                 cur_id = ids.setdefault(line, len(ids))
@@ -234,8 +240,8 @@ def compress(text: str, ctx: Context) -> Compressed:
         noun = "match" if dropped == 1 else "matches"
         files = 1 + file_changes[last - 1] - file_changes[first]
         if files == 1:
-            where = paths[match_files[first]] if match_files[first] >= 0 else "unnamed files"
-            return dropped, f"{noun} in {where}"
+            where = paths[match_files[first]] if match_files[first] >= 0 else ""
+            return dropped, f"{noun} in {where}" if where else noun
         return dropped, f"{noun} in {files:,} files"
 
     # Files with few matches come first, in sampling and in naming: the one hit in a source file tells
