@@ -60,10 +60,12 @@ from ._loop import (
     answer_calls,
     anthropic_followup,
     is_anthropic_response,
+    is_responses_response,
     openai_followup,
     split_calls,
     strip_calls,
 )
+from ._responses import chat_view, merge_outputs, responses_followup, responses_retrieval_tool
 from ._tenant import TenantScopedStore, tenant_of_auth, tenant_of_request, tenant_scope
 
 __all__ = ["HeadroomCallback", "HeadroomConflictError"]
@@ -73,6 +75,7 @@ log = logging.getLogger("headroom_litellm")
 # Chat calls: their streamed form can be converted so the retrieval loop runs before the replay.
 _CHAT_CALLS = frozenset({CallTypes.acompletion, CallTypes.completion})
 _MESSAGES_CALLS = frozenset({CallTypes.anthropic_messages})
+_RESPONSES_CALLS = frozenset({CallTypes.aresponses, CallTypes.responses})
 _PROXY_CALL_TYPES = frozenset({"completion", "acompletion", "anthropic_messages"})
 _GUARDRAIL_MODULE = "litellm.proxy.guardrails.guardrail_hooks.headroom"
 
@@ -198,7 +201,11 @@ class HeadroomCallback(CustomLogger):
     async def async_pre_call_deployment_hook(
         self, kwargs: dict[str, object], call_type: CallTypes | None
     ) -> dict[str, Any] | None:
-        if call_type not in _CHAT_CALLS and call_type not in _MESSAGES_CALLS:
+        if (
+            call_type not in _CHAT_CALLS
+            and call_type not in _MESSAGES_CALLS
+            and call_type not in _RESPONSES_CALLS
+        ):
             return None
         self.check_conflicts()
         if _depth(kwargs) > 0:
@@ -297,10 +304,15 @@ class HeadroomCallback(CustomLogger):
         try:
             ours, _ = split_calls(response)
             answers = await self.aanswer(ours, tenant_of_request(kwargs))
-            build = anthropic_followup if is_anthropic_response(response) else openai_followup
+            if is_responses_response(response):
+                followup = responses_followup(messages, ours, answers)
+            elif is_anthropic_response(response):
+                followup = anthropic_followup(messages, response, ours, answers)
+            else:
+                followup = openai_followup(messages, response, ours, answers)
             return AgenticLoopPlan(
                 run_agentic_loop=True,
-                request_patch=AgenticLoopRequestPatch(messages=build(messages, response, ours, answers)),
+                request_patch=AgenticLoopRequestPatch(messages=followup),
                 metadata={"tool_type": RETRIEVE_TOOL_NAME},
             )
         except Exception as exc:
@@ -332,24 +344,53 @@ class HeadroomCallback(CustomLogger):
     # -- internals ------------------------------------------------------------------------------------
 
     async def _rewrite(self, kwargs: dict[str, object], call_type: CallTypes | None) -> dict[str, Any] | None:
-        messages = kwargs.get("messages")
-        if not isinstance(messages, list):
-            return None
-        tools = _tools(kwargs)
-        new_messages, report = await self.compress(messages, tools, tenant_of_request(kwargs))
-        out: dict[str, Any] | None = None
-        if report.changed or new_messages is not messages:
-            out = {**kwargs, "messages": new_messages}
-            if report.tools is not None:
-                out["tools"] = report.tools
-            field = "litellm_metadata" if call_type in _MESSAGES_CALLS else "metadata"
-            _record_savings(out, report, field)  # a new dict: the caller's metadata stays as it was
-            _record_savings_on_logging(kwargs, report, field)
+        if call_type in _RESPONSES_CALLS:
+            out = await self._rewrite_responses(kwargs)
+        else:
+            out = await self._rewrite_messages(kwargs, call_type)
         request = out if out is not None else kwargs
-        if call_type in _CHAT_CALLS and request.get("stream") and _has_retrieval_tool(request.get("tools")):
+        convertible = call_type in _CHAT_CALLS or call_type in _RESPONSES_CALLS
+        streamed = convertible and request.get("stream") and not request.get("background")
+        if streamed and _has_retrieval_tool(request.get("tools")):
             with self._lock:
                 self.counters.streams_converted += 1
             return as_converted_stream(request, HEADROOM_INTERCEPTION_PREFIX)
+        return out
+
+    async def _rewrite_messages(
+        self, kwargs: dict[str, object], call_type: CallTypes | None
+    ) -> dict[str, Any] | None:
+        messages = kwargs.get("messages")
+        if not isinstance(messages, list):
+            return None
+        new_messages, report = await self.compress(messages, _tools(kwargs), tenant_of_request(kwargs))
+        if not report.changed and new_messages is messages:
+            return None
+        out = {**kwargs, "messages": new_messages}
+        if report.tools is not None:
+            out["tools"] = report.tools
+        field = "litellm_metadata" if call_type in _MESSAGES_CALLS else "metadata"
+        _record_savings(out, report, field)  # a new dict: the caller's metadata stays as it was
+        _record_savings_on_logging(kwargs, report, field)
+        return out
+
+    async def _rewrite_responses(self, kwargs: dict[str, object]) -> dict[str, Any] | None:
+        items = kwargs.get("input")
+        if not isinstance(items, list):
+            return None
+        chat, outputs = chat_view(items)
+        if not outputs:
+            return None
+        new_chat, report = await self.compress(chat, None, tenant_of_request(kwargs))
+        new_items = merge_outputs(items, chat, new_chat, outputs)
+        if new_items is None and report.tools is None:
+            return None
+        out = {**kwargs, "input": new_items if new_items is not None else items}
+        tools = _tools(kwargs) or []
+        if report.tools is not None and not _has_retrieval_tool(tools):
+            out["tools"] = [*tools, responses_retrieval_tool()]
+        _record_savings(out, report, "litellm_metadata")
+        _record_savings_on_logging(kwargs, report, "litellm_metadata")
         return out
 
     async def _hand_back(

@@ -77,9 +77,28 @@ def _anthropic_calls(response: Any) -> list[RetrievalCall]:
     ]
 
 
+def is_responses_response(response: Any) -> bool:
+    return isinstance(_get(response, "output"), list)
+
+
+def _responses_calls(response: Any) -> list[RetrievalCall]:
+    return [
+        RetrievalCall(
+            str(_get(item, "call_id") or ""), str(_get(item, "name") or ""), _get(item, "arguments") or ""
+        )
+        for item in _get(response, "output") or ()
+        if _get(item, "type") == "function_call"
+    ]
+
+
 def split_calls(response: Any) -> tuple[list[RetrievalCall], list[RetrievalCall]]:
     """The response's tool calls: (ours, the caller's)."""
-    calls = _anthropic_calls(response) if is_anthropic_response(response) else _openai_calls(response)
+    if is_responses_response(response):
+        calls = _responses_calls(response)
+    elif is_anthropic_response(response):
+        calls = _anthropic_calls(response)
+    else:
+        calls = _openai_calls(response)
     ours = [c for c in calls if c.name == RETRIEVE_TOOL_NAME]
     others = [c for c in calls if c.name != RETRIEVE_TOOL_NAME]
     return ours, others
@@ -174,6 +193,14 @@ def anthropic_followup(
 
 def strip_calls(response: Any, ids: frozenset[str]) -> None:
     """Take the tool calls named by ``ids`` out of ``response`` (our own copy of the provider's answer)."""
+    if is_responses_response(response):
+        output = _get(response, "output")
+        output[:] = [
+            item
+            for item in output
+            if not (_get(item, "type") == "function_call" and _get(item, "call_id") in ids)
+        ]
+        return
     if is_anthropic_response(response):
         content = _get(response, "content")
         kept = [b for b in content if not (_get(b, "type") == "tool_use" and _get(b, "id") in ids)]

@@ -103,6 +103,8 @@ def _handler_for(provider: FakeProvider) -> type[BaseHTTPRequestHandler]:
                     self._sse(_anthropic_events(reply, model), anthropic=True)
                 else:
                     self._json(_anthropic_message(reply, model))
+            elif self.path.rstrip("/").endswith("/responses") and not stream:
+                self._json(_responses_response(reply, request.get("model", "gpt-fake")))
             elif self.path.rstrip("/").endswith("/chat/completions"):
                 model = request.get("model", "gpt-fake")
                 if stream:
@@ -197,6 +199,46 @@ def _openai_chunks(reply: Reply, model: str) -> list[tuple[str | None, dict[str,
     events.append(chunk({}, "tool_calls" if reply.tool_calls else "stop"))
     events.append((None, "[DONE]"))
     return events
+
+
+# -- OpenAI Responses (JSON only) ------------------------------------------------------------------
+
+
+def _responses_response(reply: Reply, model: str) -> dict[str, Any]:
+    output: list[dict[str, Any]] = []
+    if reply.text:
+        output.append(
+            {
+                "type": "message",
+                "id": "msg_fake",
+                "role": "assistant",
+                "status": "completed",
+                "content": [{"type": "output_text", "text": reply.text, "annotations": []}],
+            }
+        )
+    for c in reply.tool_calls:
+        output.append(
+            {
+                "type": "function_call",
+                "id": f"fc_{c.id}",
+                "call_id": c.id,
+                "name": c.name,
+                "arguments": json.dumps(c.arguments),
+                "status": "completed",
+            }
+        )
+    return {
+        "id": "resp_fake",
+        "object": "response",
+        "created_at": 1700000000,
+        "status": "completed",
+        "model": model,
+        "output": output,
+        "parallel_tool_calls": True,
+        "tool_choice": "auto",
+        "tools": [],
+        "usage": {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15},
+    }
 
 
 # -- Anthropic ---------------------------------------------------------------------------------------
@@ -343,7 +385,7 @@ def anthropic_conversation(
 
 def all_text(request: dict[str, Any]) -> str:
     """Every string in a request body, joined (to look for markers and payload bytes)."""
-    return json.dumps(request.get("messages", []), ensure_ascii=False)
+    return json.dumps(request.get("messages", request.get("input", [])), ensure_ascii=False)
 
 
 def tool_names(request: dict[str, Any]) -> list[str]:
@@ -355,9 +397,14 @@ def tool_names(request: dict[str, Any]) -> list[str]:
 
 
 def retrieval_answers(request: dict[str, Any]) -> list[str]:
-    """Texts of the results the request carries for headroom_retrieve calls (either format)."""
+    """Texts of the results the request carries for headroom_retrieve calls (any of the three formats)."""
     ids: set[str] = set()
     answers: list[str] = []
+    for item in request.get("input") if isinstance(request.get("input"), list) else []:
+        if item.get("type") == "function_call" and item.get("name") == "headroom_retrieve":
+            ids.add(item["call_id"])
+        if item.get("type") == "function_call_output" and item.get("call_id") in ids:
+            answers.append(item["output"])
     for m in request.get("messages", []):
         for tc in m.get("tool_calls") or []:
             if tc["function"]["name"] == "headroom_retrieve":

@@ -291,3 +291,42 @@ async def test_conflict_with_litellm_headroom_guardrail_is_a_clear_error(
     with pytest.raises(Exception, match="built-in Headroom guardrail"):
         await litellm.acompletion(messages=[{"role": "user", "content": "hi"}], **_openai(provider))
     assert provider.requests() == []
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_responses_api(
+    provider: FakeProvider, headroom: HeadroomCallback, ec2_json: str, stream: bool
+) -> None:
+    provider.reset(retrieval_script)
+    items = [
+        {"role": "user", "content": "Which instances are stopped?"},
+        {"type": "function_call", "call_id": "call_1", "name": "describe_instances", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "call_1", "output": ec2_json},
+    ]
+    tools = [
+        {"type": "function", "name": "describe_instances", "parameters": {"type": "object", "properties": {}}}
+    ]
+    before = copy.deepcopy(items)
+    response = await litellm.aresponses(
+        input=items,
+        tools=tools,
+        stream=stream,
+        model="openai/gpt-fake",
+        api_base=provider.base_url + "/v1",
+        api_key="k",
+    )
+    if stream:
+        events = [e async for e in response]
+        done = [e for e in events if getattr(e, "type", "") == "response.completed"]
+        text = done[-1].response.output[-1].content[0].text
+    else:
+        text = response.output[-1].content[0].text
+    first, second = provider.requests()
+    assert provider.paths == ["/v1/responses", "/v1/responses"]
+    sent = first["input"][2]["output"]
+    assert len(sent) < len(ec2_json) / 3 and KEY_RE.search(sent)
+    assert tool_names(first) == ["describe_instances", "headroom_retrieve"]
+    stored = _stored_original(headroom, first, ec2_json)
+    assert retrieval_answers(second) == [stored]
+    assert text == f"final answer after retrieving {len(stored)} characters"
+    assert items == before
