@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import random
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
@@ -284,3 +285,27 @@ async def test_a_remote_store_is_never_asked_on_the_loop(hops: list[str]) -> Non
         hops.clear()
         _, report = await p.acompress(chat(log_text(500)))  # a memo hit: the store check hops too
     assert report.messages[0].cached and hops == ["_check_and_run"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_gets_fresh_pools() -> None:
+    with hm.Pipeline(config=hm.Config(max_tokens=300)) as p:
+
+        async def once() -> bool:
+            out, _ = await p.acompress(chat(log_text(tag=str(os.getpid()))))
+            return hm.carries_marker(out[-1]["content"])
+
+        assert asyncio.run(once())  # the thread pool exists now, in this process
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child: the inherited pool's thread does not exist here
+            ok = False
+            try:
+                ok = asyncio.run(asyncio.wait_for(once(), 60))
+            finally:
+                os.write(w, b"1" if ok else b"0")
+                os._exit(0)
+        os.close(w)
+        answer = os.read(r, 1)
+        os.waitpid(pid, 0)
+    assert answer == b"1"

@@ -100,6 +100,18 @@ def _close_all() -> None:
         pool.close()
 
 
+def _forget_pools_after_fork() -> None:
+    # A forked child (gunicorn/uvicorn workers after preload) inherits pool objects whose threads and
+    # processes belong to the parent: work sent to them would never run. Start afresh instead.
+    for pool in list(_LIVE):
+        pool._lock = threading.Lock()
+        pool._pool = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pools_after_fork)
+
+
 def _mp_context() -> multiprocessing.context.BaseContext:
     # fork copies locks held by other threads (store stripes, logging) into the child: avoid it.
     methods = multiprocessing.get_all_start_methods()
