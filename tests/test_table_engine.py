@@ -269,3 +269,11 @@ def test_any_input_keeps_the_contract(header: str, lines: list[str], budget: int
     if out.strategy == "table:rows":  # (input that is not table output goes to the generic engine)
         originals = set(text.split("\n"))
         assert all(line in originals for line in _rows(out.text))
+
+
+def test_binary_looking_csv_does_not_raise() -> None:
+    rows = ["id,name,status"] + [f'{i},"x\rz\x00",ok' for i in range(500)] + ['501,"a",failed']
+    text = "\n".join(rows)
+    assert table.looks_like(text[:4096]) in (True, False)
+    out = table.compress(text, _ctx(300))
+    assert estimate_tokens(out.text) <= 300

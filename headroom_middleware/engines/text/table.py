@@ -105,7 +105,10 @@ def _is_ls(lines: Sequence[str]) -> bool:
 def _split_delimited(line: str, delimiter: str) -> list[str]:
     if '"' not in line:
         return line.split(delimiter)
-    return next(csv.reader([line], delimiter=delimiter), [])
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:  # a stray "\r" or NUL: not CSV the module accepts, split plainly
+        return line.split(delimiter)
 
 
 def _delimiter_of(lines: Sequence[str]) -> str | None:
@@ -218,7 +221,10 @@ def _parse(lines: Sequence[str]) -> tuple[bytearray, list[_Table]]:
                 kinds[i] = BLANK
         body = [lines[i] for i in table.rows]
         # One reader over all rows is fast; it is only line-true when no quoted field spans lines.
-        fields = list(csv.reader(body, delimiter=delimiter))
+        try:
+            fields = list(csv.reader(body, delimiter=delimiter))
+        except csv.Error:
+            fields = []
         if len(fields) != len(body):
             fields = [_split_delimited(line, delimiter) for line in body]
         table.fields = fields
