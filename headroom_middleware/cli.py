@@ -46,8 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="Compress large tool outputs for LLM agents; keep the originals retrievable (CCR).",
-        epilog="Exit codes: 0 success, 1 runtime error, 2 usage error. "
+        epilog=f"examples:\n  {PROG} crush tool_output.json --stats\n  {PROG} demo\n"
+        f"  python -m headroom_middleware bench --list\n\n"
+        "Exit codes: 0 success, 1 runtime error, 2 usage error.\n"
         f"Run '{PROG} COMMAND --help' for a command's options.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
@@ -61,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Compress one tool output and print what the model would see. The originals of "
         "what was left out live in memory for this run only: the keys in --format json show what a "
         "pipeline would store.",
+        epilog=f"examples:\n  {PROG} crush api_response.json --stats > compressed.txt\n"
+        f"  kubectl get pods -A -o json | {PROG} crush - --query CrashLoopBackOff --format json\n"
+        f"  {PROG} crush build.log --max-tokens 1500",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     crush.add_argument("file", metavar="FILE", help="the tool output to compress, or - for stdin")
     crush.add_argument("--query", "-q", help="what the user asked: matching items and lines are kept")
