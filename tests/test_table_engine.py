@@ -277,3 +277,18 @@ def test_binary_looking_csv_does_not_raise() -> None:
     assert table.looks_like(text[:4096]) in (True, False)
     out = table.compress(text, _ctx(300))
     assert estimate_tokens(out.text) <= 300
+
+
+def test_many_rows_of_one_bad_status_do_not_hide_another() -> None:
+    def line(name: str, ready: str, status: str, restarts: str = "0") -> str:
+        return f"{name:<14}{ready:<8}{status:<19}{restarts}"
+
+    rows = [line(f"web-{i:05d}", "1/1", "Running") for i in range(300)]
+    rows += [line(f"batch-{i:04d}", "0/1", "Evicted") for i in range(200)]
+    rows.append(line("db-0", "0/1", "CrashLoopBackOff", "12"))
+    text = "\n".join([line("NAME", "READY", "STATUS", "RESTARTS"), *rows])
+    assert detect(text) == "table"
+    out = table.compress(text, _ctx(400)).text
+    assert estimate_tokens(out) <= 400
+    assert "db-0" in out
+    assert "batch-0000" in out

@@ -367,6 +367,17 @@ def _unhealthy_rows(table: _Table, lines: Sequence[str]) -> tuple[list[int], lis
     return bad, keys
 
 
+def _round_robin(rows: list[int], status_of: dict[int, str]) -> list[int]:
+    """``rows`` reordered to take one row of each status in turn (statuses in order of appearance)."""
+    groups: dict[str, list[int]] = {}
+    for row in rows:
+        groups.setdefault(status_of.get(row, ""), []).append(row)
+    order: list[int] = []
+    for k in range(max(map(len, groups.values()), default=0)):
+        order += [group[k] for group in groups.values() if k < len(group)]
+    return order
+
+
 def compress(text: str, ctx: Context) -> Compressed:
     """Within budget, or when nothing may be dropped, pass through; over it, keep the rows that differ."""
     if not ctx.lossy or within_budget(text, ctx):
@@ -394,10 +405,11 @@ def compress(text: str, ctx: Context) -> Compressed:
         for k, row in enumerate(table.rows[:SAMPLE_ROWS]):
             samples[k].append(row)
     asked = [i for i in query_lines(ctx.query, text, line_starts(lines)) if kinds[i] == ROW]
-    # Rank anomalies: query matches, then trouble, then outliers (each in order of appearance).
+    # Rank anomalies: query matches, then outliers (few: capped per column), then trouble, one row of each
+    # status in turn, so that 200 Evicted pods cannot crowd out the one CrashLoopBackOff under a budget.
     ranked: list[int] = []
     seen: set[int] = set()
-    for row in [*asked, *unhealthy, *sorted(outliers)]:
+    for row in [*asked, *sorted(outliers), *_round_robin(unhealthy, status_of)]:
         if row not in seen and len(lines[row]) <= too_long:
             seen.add(row)
             ranked.append(row)
