@@ -13,6 +13,7 @@ exception line below a Python traceback.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ._templates import template_of
@@ -58,8 +59,11 @@ class Trace:
     """Template of the kept lines: identical traces (same failure, same place) share it."""
 
 
-def find_traces(index: LineIndex) -> list[Trace]:
-    """The stack traces in the text, in order of appearance."""
+def find_traces(index: LineIndex, templates: Sequence[str] | None = None) -> list[Trace]:
+    """The stack traces in the text, in order of appearance.
+
+    ``templates``: the template of every line, when the caller has them (signatures reuse them).
+    """
     frames = index.starting_with(_FRAME_RE)
     if not frames:
         return []
@@ -71,13 +75,13 @@ def find_traces(index: LineIndex) -> list[Trace]:
         if f is not None and f - prev <= _MAX_GAP:
             prev = f
             continue
-        traces.append(_trace(lines, n, block_start, prev))
+        traces.append(_trace(lines, n, block_start, prev, templates))
         if f is not None:
             block_start = prev = f
     return traces
 
 
-def _trace(lines: list[str], n: int, first: int, last: int) -> Trace:
+def _trace(lines: list[str], n: int, first: int, last: int, templates: Sequence[str] | None) -> Trace:
     keep: dict[int, None] = {}
     start = first
     # Header lines above the first frame: Go's function line, "goroutine N", "Traceback", the exception.
@@ -131,5 +135,5 @@ def _trace(lines: list[str], n: int, first: int, last: int) -> Trace:
     head = kept[0]
     if lines[head].startswith("Traceback") and end in keep and end > last:
         head = end
-    signature = "\n".join(template_of(lines[i]) for i in kept)
+    signature = "\n".join(templates[i] if templates is not None else template_of(lines[i]) for i in kept)
     return Trace(start, end, kept, head, signature)

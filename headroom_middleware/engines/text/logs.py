@@ -100,7 +100,7 @@ def compress(text: str, ctx: Context) -> Compressed:
     lines = index.lines
     n = len(lines)
     groups = group(templates_of(index.scan_lines, index.lowered))
-    traces = find_traces(index)
+    traces = find_traces(index, groups.templates)
     in_trace: set[int] = set()
     for tr in traces:
         in_trace.update(range(tr.start, tr.end + 1))

@@ -66,12 +66,13 @@ _FAILURE_HEAD_RE = re.compile(
       | (?:Failure|Error|AssertionError):\         # unittest-like
       | =+\ (?:FAIL|ERROR):\                       # unittest
       | \[ERROR\]\ .*<<<\ (?:FAILURE|ERROR)!       # maven surefire
-      | \S.*\ >\ \S.*\ FAILED\s*$                  # gradle
       | \s{2,}\d+\)\ \S                            # mocha, rspec, phpunit: "  1) suite test"
       | \s+Failed\ \S+\ \[                         # dotnet test
     )""",
     re.VERBOSE,
 )
+_GRADLE_FAILED_RE = re.compile(r"^\S[^>]*? > .* FAILED\s*$")
+"""Gradle's failed test line (``com.acme.FooTest > testBar FAILED``): found through the word FAILED."""
 _SECTION_RE = re.compile(r"={3,}|_{3,}\s*$|-{3,}\s*$|\s*●\ |----\ ")
 _MESSAGE_RE = re.compile(
     r"""(?:
@@ -81,7 +82,7 @@ _MESSAGE_RE = re.compile(
     )""",
     re.VERBOSE,
 )
-_LOCATION_RE = re.compile(r"\s*(?:at\s+.*[:(]\S+:\d+|\S+\.\w+:\d+(?::\d+)?(?::|\s|$)|.*\bpanicked at\b)")
+_LOCATION_RE = re.compile(r"\s*(?:at\s.*:\d+|\S+\.\w+:\d+(?::\d+)?(?::|\s|$)|.*\bpanicked at\b)")
 _DIAGNOSTIC_RE = re.compile(r"\S+?:\d+(?::\d+)?: (?:fatal error|error|warning|note|remark)\b")
 _CONTEXT_RE = re.compile(
     r"""(?:
@@ -126,7 +127,7 @@ def compress(text: str, ctx: Context) -> Compressed:
     lines = index.scan_lines
     n = len(lines)
     groups = group(templates_of(lines, index.lowered))
-    traces = find_traces(index)
+    traces = find_traces(index, groups.templates)
     noise = _compiler_context(index)
     covered: set[int] = set(noise)
     for tr in traces:
@@ -265,7 +266,8 @@ def _failure_units(index: LineIndex, groups: Groups) -> list[tuple[int, ...]]:
     """Each failure as the lines that tell it: header, first assertion/error messages, innermost frame."""
     lines = index.scan_lines
     n = len(lines)
-    heads = index.starting_with(_FAILURE_HEAD_RE)
+    gradle = index.verified(index.with_words(("failed",)), _GRADLE_FAILED_RE)
+    heads = sorted({*index.starting_with(_FAILURE_HEAD_RE), *gradle})
     units: list[tuple[int, ...]] = []
     for k, h in enumerate(heads):
         stop = min(heads[k + 1] if k + 1 < len(heads) else n, h + BLOCK_LINES, n)
