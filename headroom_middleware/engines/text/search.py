@@ -1,10 +1,15 @@
-"""The search-results engine: ``grep -rn`` and ripgrep output (with or without context lines).
+"""The search-results engine: ``grep -rn``, ``grep -r``, ``grep -n`` and ripgrep output.
 
-Lines are read as matches (``path:12:text``), context (``path-12-text`` from ``-A/-B/-C``), ``--``
-separators, or, for ``rg --heading``, a path line followed by ``12:text`` / ``12-text`` lines. Over
-budget the engine drops context lines first, then cuts files with many matches to their first few
-matches plus a count, then leaves out whole files from the end (with a count). Lines holding a rare term
-of the user's query are always kept. Kept lines are never edited, so paths and line numbers stay exact.
+Lines are read as matches (``path:12:text``; ``path:text`` without ``-n``), context (``path-12-text``
+from ``-A/-B/-C``), ``--`` separators, or, for ``rg --heading``, a path line followed by ``12:text`` /
+``12-text`` lines (``grep -n`` over one file prints those lines alone). Over budget the engine drops
+context lines first, then cuts every file to its first few matches plus a count, then samples one match
+only of the files with the fewest matches (a lone hit in a source file tells more than the first of a
+thousand in a vendored bundle) and gives the others a count, then leaves out files with the most
+matches. Always kept: lines holding a rare term of the user's query, matches unlike all the others
+(when most share a few shapes), and unparsed lines such as ``grep: x: Permission denied``. Output aims
+at a fifth of the budget: the file list, counts and first matches say where to look. Kept lines are
+never edited, so paths and line numbers stay exact.
 """
 
 from __future__ import annotations
@@ -45,11 +50,11 @@ TARGET_SHARE = 5
 """Search output aims at ``max_tokens // TARGET_SHARE`` tokens (but at least ``MIN_TARGET``)."""
 MIN_TARGET = 400
 _MAX_OTHER = 20
+"""Unparsed lines (``Binary file x matches``, ``grep: x: Permission denied``) kept in view."""
 _MAX_UNLIKE = 12
+"""More matches unlike the rest than this and none of them stands out."""
 _SHAPE_DELETE = bytes(string.ascii_letters + string.digits + "_", "ascii")
 _SHAPE_CHARS = 200
-"""More matches unlike the rest than this and none of them stands out."""
-"""Unparsed lines (``Binary file x matches``, ``grep: x: Permission denied``) kept in view."""
 
 _SAMPLE_LINES = 60
 
@@ -62,11 +67,6 @@ def _is_match_line(line: str) -> bool:
         and _PATHISH_RE.fullmatch(m.group(1)) is not None
         and _TIME_TAIL_RE.search(m.group(1)) is None
     )
-
-
-def _is_plain_match(line: str) -> bool:
-    m = _PLAIN_RE.match(line)
-    return m is not None and _TIMESTAMP_RE.match(m.group(1)) is None
 
 
 def _is_context_line(line: str) -> bool:
@@ -236,7 +236,7 @@ def compress(text: str, ctx: Context) -> Compressed:
         if dropped == 0:
             others = unplaced[end] - unplaced[start]
             # Only context lines and separators: the full marker says they were dropped.
-            return (others, "lines") if others else None
+            return (others, "line" if others == 1 else "lines") if others else None
         noun = "match" if dropped == 1 else "matches"
         files = 1 + file_changes[last - 1] - file_changes[first]
         if files == 1:
@@ -272,6 +272,8 @@ def compress(text: str, ctx: Context) -> Compressed:
             elif rank[f] < files_named:
                 if len(per_file[f]) == 1:
                     kept.append(per_file[f][0])
+                    if path_line[f] >= 0:
+                        kept.append(path_line[f])
             else:
                 continue
             splits += (file_start[f], file_end[f])
