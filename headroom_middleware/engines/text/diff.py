@@ -4,8 +4,9 @@ What a reviewer needs first is the shape of the change: every file header (``dif
 copies, deletions, new files, mode changes, binary notices) and every submodule bump stays in view.
 Hunks of generated files (lock files, schema dumps, minified bundles, snapshots, generated code) and
 of deleted files collapse into one ``+N/-M`` gap marker; small hunks stay whole; bigger hunks keep their
-changed lines (new files their first lines) and lose their context. Over budget, the changed lines kept
-per hunk shrink, then only file headers remain, then whole files go from the end, with counts.
+changed lines (new files their first lines) and lose their context. Output aims at half the budget:
+when that is not enough, the changed lines kept per hunk shrink, then only file headers remain, then
+whole files go from the end, each gap with its ``+N/-M`` counts.
 Lines matching a rare term of the user's query are always kept. Hunks are read by their ``@@`` line
 counts, so a removed ``-- comment`` line is never mistaken for a ``---`` file header.
 """
