@@ -84,6 +84,10 @@ def test_small_budgets_are_hard_caps(path: Path, budget: int) -> None:
         "11-25 10:23:45.123  1234  5678 E ActivityManager: ANR in com.acme\n" * 5,
         "Nov 25, 2026 10:00:00 AM org.apache.catalina.startup.Catalina start\n" * 5,
         "web_1    | 172.18.0.1 - GET / 200\n" * 5,
+        "081109 203518 143 INFO dfs.DataNode$DataXceiver: Receiving block blk_-160899\n" * 5,
+        "17/06/09 20:10:40 INFO executor.CoarseGrainedExecutorBackend: Registered\n" * 5,
+        "[Sun Dec 04 04:47:44 2005] [notice] workerEnv.init() ok /etc/httpd/conf/workers2.properties\n" * 5,
+        "- 1117838570 2005.06.03 R02-M1-N0-C:J12-U11 2005-06-03-15.42.50.675872 RAS KERNEL INFO ok\n" * 5,
     ],
 )
 def test_looks_like_common_log_formats(head: str) -> None:

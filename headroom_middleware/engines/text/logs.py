@@ -40,6 +40,13 @@ _PREFIX_RE = re.compile(
       | [IWEFD],\ \[\d{4}-                                      # Ruby Logger: I, [2024-01-15T10:00:00.1 #1]
       | [\w.-]+\s+\|\ \S                                        # docker compose: web_1  | …
       | \[(?:pod|deployment|job)/                               # kubectl logs --prefix
+      | \d{6}\ \d{6}\                                           # HDFS: 081109 203518
+      | \d{2}/\d{2}/\d{2}\ \d{2}:\d{2}:\d{2}                    # Spark: 17/06/09 20:10:40
+      | \d{8}-\d{1,2}:\d{2}:\d{2}                               # 20171223-22:15:29
+      | \[\w{3}\ \w{3}\ [\ \d]\d\ \d{2}:\d{2}:\d{2}             # Apache error: [Sun Dec 04 04:47:44 2005]
+      | \[[\d./-]+\ \d{2}:\d{2}:\d{2}                           # [10.30 16:49:06]
+      | -\ \d{9,10}\                                            # BGL, Thunderbird: - 1117838570 …
+      | .{0,120}?\b(?:DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|FATAL|CRITICAL)\b  # a level word near the start
     )""",
     re.VERBOSE,
 )
