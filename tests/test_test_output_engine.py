@@ -291,3 +291,25 @@ def test_timestamped_ci_console_is_read_without_its_timestamps() -> None:
     assert "E       assert 503 == 200" in r.text  # line-start patterns still found the failure
     ((_, payload),) = r.originals
     assert payload.decode("utf-8") == text  # the stored original keeps them
+
+
+def test_colored_crlf_output_is_read_without_color_codes_or_carriage_returns() -> None:
+    red, bold, reset = "\x1b[31m", "\x1b[1m", "\x1b[0m"
+    lines = [f"{bold}{red}PASS{reset} src/ok{i}.test.ts" for i in range(800)]
+    lines[400:400] = [
+        f"{bold}{red}FAIL{reset} src/cart/total.test.ts",
+        f"  {bold}{red}● cart total › applies promo{reset}",
+        "    Expected: 10791",
+        "    Received: 10890",
+        "      at Object.<anonymous> (src/cart/total.test.ts:42:25)",
+    ]
+    lines.append(f"{bold}Tests:{reset}       1 failed, 5311 passed, 5312 total")
+    text = "\r\n".join(lines) + "\r\n"
+    assert tests.looks_like(text[:4096])
+    r = tests.compress(text, _ctx(800))
+    assert "\x1b[" not in r.text and "\r" not in r.text
+    for needle in ["● cart total › applies promo", "Received: 10890", "src/cart/total.test.ts:42:25",
+                   "Tests:       1 failed, 5311 passed, 5312 total"]:  # fmt: skip
+        assert needle in r.text, needle
+    ((_, payload),) = r.originals
+    assert payload.decode("utf-8") == text

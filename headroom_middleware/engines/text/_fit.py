@@ -44,7 +44,7 @@ def clip_line(line: str, max_chars: int) -> str:
 
 
 class _Display(Sequence[str]):
-    """The lines as shown: long kept lines clipped (a view, not a copy of a big list)."""
+    """The lines as shown: CRLF endings dropped, long lines clipped (a view, not a copy of a big list)."""
 
     def __init__(self, lines: Sequence[str], max_chars: int) -> None:
         self._lines = lines
@@ -54,10 +54,10 @@ class _Display(Sequence[str]):
         return len(self._lines)
 
     def __getitem__(self, i: int) -> str:  # type: ignore[override]
-        return clip_line(self._lines[i], self._max)
+        return clip_line(self._lines[i].removesuffix("\r"), self._max)
 
     def __iter__(self) -> Iterator[str]:
-        return (clip_line(line, self._max) for line in self._lines)
+        return (self[i] for i in range(len(self._lines)))
 
 
 class Selection:

@@ -60,15 +60,30 @@ def strip_timestamps(text: str) -> str:
     return _TIMESTAMP_PREFIX_RE.sub("", text)
 
 
+_ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def strip_colors(text: str) -> str:
+    """``text`` without ANSI color and cursor codes (test runners and CI consoles emit them).
+
+    They cost tokens and mean nothing to a model; they also hide line starts (``FAIL`` in red) from
+    the patterns. The stored original keeps them.
+    """
+    return _ANSI_RE.sub("", text)
+
+
 class LineIndex:
     """The lines of a text, and lookups of which lines hold a word or start with a pattern.
 
-    With ``strip_timestamps``, when most lines start with a timestamp (a CI console), the lines are
-    taken without it (``stripped`` is then True): line-start patterns match, and the timestamps, about
-    15 tokens a line and noise for a test run, are not shown. The stored original keeps them.
+    ANSI color codes are removed first (``strip_colors``). With ``strip_timestamps``, when most lines
+    start with a timestamp (a CI console), the lines are taken without it (``stripped`` is then True):
+    line-start patterns match, and the timestamps, about 15 tokens a line and noise for a test run,
+    are not shown. The stored original keeps them.
     """
 
     def __init__(self, text: str, *, strip_timestamps: bool = False) -> None:
+        if "\x1b[" in text:
+            text = strip_colors(text)
         self.stripped = strip_timestamps and timestamp_prefixed(text[:4096])
         if self.stripped:
             # The line count is unchanged: the prefix never holds a newline.

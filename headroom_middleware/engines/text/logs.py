@@ -19,7 +19,7 @@ from .._base import Compressed, Context
 from ._fit import Selection, plural, spread, stored_original, within_budget
 from ._groups import FREQUENT, Groups, deviant_lines, edge_lines, group
 from ._templates import UNIT_VALUE_RE, templates_of
-from ._textlines import LineIndex
+from ._textlines import LineIndex, strip_colors
 from ._traces import Trace, find_traces
 
 _PREFIX_RE = re.compile(
@@ -91,6 +91,8 @@ OUTLIERS_PER_TEMPLATE = 3
 
 def looks_like(head: str) -> bool:
     """True when most lines of ``head`` start with a timestamp, a level or another log prefix."""
+    if "\x1b[" in head:
+        head = strip_colors(head)
     lines = [line for line in head.split("\n", 60)[:60] if line.strip()]
     if len(lines) < 3:
         return False

@@ -20,7 +20,7 @@ from .._base import Compressed, Context
 from ._fit import Selection, plural, spread, stored_original, within_budget
 from ._groups import FREQUENT, Groups, block_heads, deviant_lines, edge_lines, group
 from ._templates import template_of, templates_of
-from ._textlines import LineIndex, strip_timestamps, timestamp_prefixed
+from ._textlines import LineIndex, strip_colors, strip_timestamps, timestamp_prefixed
 from ._traces import find_traces
 
 _LOOKS_LIKE_RE = re.compile(
@@ -113,6 +113,8 @@ CONTEXT_LINES = 30
 
 def looks_like(head: str) -> bool:
     """True when ``head`` carries the marks of a test runner, a build or a CI console."""
+    if "\x1b[" in head:
+        head = strip_colors(head)
     if timestamp_prefixed(head):
         head = strip_timestamps(head)
     return len(_LOOKS_LIKE_RE.findall(head)) >= 2
