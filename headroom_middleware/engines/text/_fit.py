@@ -32,7 +32,7 @@ _PLACEHOLDER_NOTE = "x" * 80
 
 def clip_chars(max_tokens: int) -> int:
     """How many characters of one line are shown at most, for a given budget."""
-    return max(160, min(1600, max_tokens // 2))
+    return max(160, min(1000, max_tokens // 4))
 
 
 def clip_line(line: str, max_chars: int) -> str:
