@@ -38,6 +38,11 @@ def default_script(request: dict[str, Any]) -> Reply:
     return Reply(text="ok")
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 1024  # hundreds of concurrent clients connect at once
+    daemon_threads = True
+
+
 class FakeProvider:
     """One threaded HTTP server answering both the OpenAI and the Anthropic routes."""
 
@@ -46,8 +51,7 @@ class FakeProvider:
         self.paths: list[str] = []
         self.script: Script = default_script
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), _handler_for(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

@@ -73,7 +73,7 @@ model_list:
       api_key: sk-fake
   - model_name: fake-claude
     litellm_params:
-      model: anthropic/claude-fake
+      model: anthropic/claude-haiku-4-5
       api_base: {provider_server.base_url}
       api_key: sk-ant-fake
 litellm_settings:

@@ -36,7 +36,7 @@ def _openai(provider: FakeProvider) -> dict[str, Any]:
 
 
 def _anthropic(provider: FakeProvider) -> dict[str, Any]:
-    return {"model": "anthropic/claude-fake", "api_base": provider.base_url, "api_key": "sk-ant-fake"}
+    return {"model": "anthropic/claude-haiku-4-5", "api_base": provider.base_url, "api_key": "sk-ant-fake"}
 
 
 def _stored_original(cb: HeadroomCallback, request: dict[str, Any], original: str) -> str:
