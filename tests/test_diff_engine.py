@@ -258,3 +258,24 @@ def test_no_newline_note_stays_with_its_line() -> None:
     text = _read(CORPUS_DIFF)
     out = diff.compress(text, _ctx()).text
     assert "-}\n\\ No newline at end of file\n+}" in out
+
+
+def test_git_log_p_keeps_commit_headers_and_pure_renames() -> None:
+    parts = []
+    for c in range(30):
+        parts += [f"commit {c:040x}", "Author: Dev <dev@example.com>", "", f"    Change number {c}", ""]
+        parts += [
+            f"diff --git a/old/m{c}.py b/new/m{c}.py",
+            "similarity index 100%",
+            f"rename from old/m{c}.py",
+            f"rename to new/m{c}.py",
+        ]
+        parts += [f"diff --git a/src/f{c}.py b/src/f{c}.py", "index 1111111..2222222 100644"]
+        parts += [f"--- a/src/f{c}.py", f"+++ b/src/f{c}.py", "@@ -1,40 +1,40 @@"]
+        parts += [f"-    old_{c}_{i}()" for i in range(40)] + [f"+    new_{c}_{i}()" for i in range(40)]
+    text = "\n".join(parts) + "\n"
+    out = diff.compress(text, _ctx()).text
+    assert estimate_tokens(out) <= 4000 // diff.TARGET_SHARE
+    assert "commit " + f"{0:040x}" in out and "    Change number 0" in out
+    assert "rename to new/m0.py" in out
+    assert "\n\n" not in out  # blank lines between commits carry nothing
