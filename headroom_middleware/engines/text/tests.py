@@ -83,14 +83,18 @@ _MESSAGE_RE = re.compile(
     re.VERBOSE,
 )
 _LOCATION_RE = re.compile(r"\s*(?:at\s.*:\d+|\S+\.\w+:\d+(?::\d+)?(?::|\s|$)|.*\bpanicked at\b)")
-_DIAGNOSTIC_RE = re.compile(r"\S+?:\d+(?::\d+)?: (?:fatal error|error|warning|note|remark)\b")
+_DIAGNOSTIC_RE = re.compile(r"^\S+?:\d+(?::\d+)?: (?:fatal error|error|warning|note|remark)\b")
+_DIAGNOSTIC_WORDS = (": warning", ": error", ": note", ": fatal error", ": remark")
+"""Every diagnostic line holds one: lines without are skipped before the (slower) pattern runs."""
 _CONTEXT_RE = re.compile(
     r"""(?:
         \s*[\^~]+[~^\s]*$ | \s*\d*\s*\|(?:\s|$) | \s+-->\ | In\ file\ included\ from\  | \s+from\ \S+[,:]$
-      | \S+:\ In\ (?:static\ )?(?:member\ )?(?:function|constructor|destructor|instantiation)
       | \s*=\ (?:note|help):\  | \s+\|\s*$
     )""",
     re.VERBOSE,
+)
+_IN_FUNCTION_RE = re.compile(
+    r"^\S+: In (?:static )?(?:member )?(?:function|constructor|destructor|instantiation)"
 )
 _WARNING_RE = re.compile(r"(?i)\bwarn(?:ing)?s?\b|\bdeprecat\w*")
 _SEVERE_RE = re.compile(
@@ -239,8 +243,11 @@ def _first_per_template(indices: list[int], groups: Groups, *, keep_all: int) ->
 def _compiler_context(index: LineIndex) -> set[int]:
     """Lines that only give context to a compiler diagnostic: snippets, carets, include chains."""
     lines = index.scan_lines
-    context = set(index.starting_with(_CONTEXT_RE))
-    for i in index.starting_with(_DIAGNOSTIC_RE):
+    context = {
+        *index.starting_with(_CONTEXT_RE),
+        *index.verified(index.with_words((": in ",)), _IN_FUNCTION_RE),
+    }
+    for i in index.verified(index.with_words(_DIAGNOSTIC_WORDS), _DIAGNOSTIC_RE):
         # The indented source line(s) printed right under a diagnostic.
         j = i + 1
         while (
