@@ -8,6 +8,7 @@ shaped alike (a benchmark row marked ``**`` among plain rows), the header above 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import compress as select_where
 
@@ -73,8 +74,9 @@ def deviant_lines(groups: Groups, skip: set[int]) -> list[int]:
     for i in groups.rare_lines():
         if i == 0 or i == n - 1 or i in skip:
             continue
-        above = {t[j] for j in (i - 1, i - 2) if j >= 0}
-        below = [t[j] for j in (i + 1, i + 2) if j < n]
+        # Neighbours inside a skipped unit (a compiler snippet, a trace) do not make a block of rows.
+        above = {t[j] for j in (i - 1, i - 2) if j >= 0 and j not in skip}
+        below = [t[j] for j in (i + 1, i + 2) if j < n and j not in skip]
         if any(b in above and counts[b] >= FREQUENT for b in below):
             out.append(i)
     return out
@@ -132,3 +134,11 @@ def edge_lines(groups: Groups, skip: set[int], per_side: int) -> list[int]:
             if k < len(part):
                 mixed.setdefault(part[k], None)
     return list(mixed)
+
+
+def distinct_lines(indices: list[int], lines: Sequence[str]) -> list[int]:
+    """``indices`` without the lines whose exact text an earlier one already has (a build run twice)."""
+    seen: dict[str, int] = {}
+    for i in indices:
+        seen.setdefault(lines[i], i)
+    return sorted(seen.values())

@@ -17,7 +17,7 @@ from operator import itemgetter
 
 from .._base import Compressed, Context
 from ._fit import Selection, plural, spread, stored_original, within_budget
-from ._groups import FREQUENT, Groups, deviant_lines, edge_lines, group
+from ._groups import FREQUENT, Groups, deviant_lines, distinct_lines, edge_lines, group
 from ._templates import UNIT_VALUE_RE, templates_of
 from ._textlines import LineIndex, strip_colors
 from ._traces import Trace, find_traces
@@ -152,7 +152,7 @@ def compress(text: str, ctx: Context) -> Compressed:
     for i in [*warns, *signals]:
         if i not in in_trace and groups.first[groups.templates[i]] == i:
             take(i)
-    rare = [i for i in groups.rare_lines() if i not in in_trace]
+    rare = distinct_lines([i for i in groups.rare_lines() if i not in in_trace], index.scan_lines)
     cap = max(sel.used, int(ctx.max_tokens * RARE_SHARE))
     for i in spread(rare):
         take(i, limit=cap)

@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from .._base import Compressed, Context
 from ._fit import Selection, plural, spread, stored_original, within_budget
-from ._groups import FREQUENT, Groups, block_heads, deviant_lines, edge_lines, group
+from ._groups import FREQUENT, Groups, block_heads, deviant_lines, distinct_lines, edge_lines, group
 from ._templates import template_of, templates_of
 from ._textlines import LineIndex, strip_colors, strip_timestamps, timestamp_prefixed
 from ._traces import find_traces
@@ -183,7 +183,7 @@ def compress(text: str, ctx: Context) -> Compressed:
     for i in [*warnings, *signals]:
         if is_first(i) and i not in noise:
             take(i)
-    rare = [i for i in groups.rare_lines() if i not in covered]
+    rare = distinct_lines([i for i in groups.rare_lines() if i not in covered], index.scan_lines)
     cap = max(sel.used, int(ctx.max_tokens * RARE_SHARE))
     for i in spread(rare):
         take(i, limit=cap)
