@@ -148,12 +148,12 @@ async def run_agent(model: str, extra: dict[str, Any], max_turns: int = 8) -> in
         print("(stopped after the turn limit)")
     total = headroom.stats()
     print(
-        "total over {n} requests: tool results sent as {after:,} tokens instead of {before:,}; "
+        "total over {n} turns: tool results sent as {after:,} tokens instead of {before:,}; "
         "saved {saved:,} tokens ({pct:.0f}%); {r} retrieval(s) answered".format(
             after=total["tokens_after"],
             before=total["tokens_before"],
             saved=total["tokens_saved"],
-            n=total["requests"],
+            n=turn,
             pct=100 * total["tokens_saved"] / max(total["tokens_before"], 1),
             r=total["retrievals_answered"],
         )

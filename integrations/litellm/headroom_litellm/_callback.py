@@ -93,7 +93,8 @@ class HeadroomConflictError(RuntimeError):
 class Counters:
     """What the callback did since it was created (read with ``HeadroomCallback.stats()``)."""
 
-    requests: int = 0
+    scans: int = 0
+    """Conversations scanned (on the proxy: by the pre-call hook, then again, for free, per deployment)."""
     requests_compressed: int = 0
     results_compressed: int = 0
     tokens_before: int = 0
@@ -409,7 +410,7 @@ class HeadroomCallback(CustomLogger):
     def _count(self, report: Report) -> None:
         with self._lock:
             c = self.counters
-            c.requests += 1
+            c.scans += 1
             c.errors += report.errors
             if report.messages:
                 c.requests_compressed += 1
