@@ -330,3 +330,54 @@ async def test_responses_api(
     assert retrieval_answers(second) == [stored]
     assert text == f"final answer after retrieving {len(stored)} characters"
     assert items == before
+
+
+async def test_retrieval_rounds_are_bounded(
+    provider: FakeProvider, ec2_json: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cb = HeadroomCallback(max_rounds=2)
+    monkeypatch.setattr(litellm, "callbacks", [cb])
+    rounds = iter(range(100))
+
+    def insatiable(request: dict[str, Any]) -> Reply:
+        key = KEY_RE.search(all_text(request))
+        assert key is not None
+        n = next(rounds)  # a new query every time, so LiteLLM's repeat detector stays out of it
+        return Reply(
+            text=f"round {n}",
+            tool_calls=[ToolCall(f"call_{n}", "headroom_retrieve", {"key": key.group(1), "query": f"q{n}"})],
+        )
+
+    provider.reset(insatiable)
+    response = await litellm.acompletion(
+        messages=openai_conversation(ec2_json), tools=[USER_TOOL], **_openai(provider)
+    )
+    assert len(provider.requests()) == 3  # the request and two retrieval rounds
+    assert response.choices[0].message.tool_calls is None  # our call never reaches the caller
+    assert response.choices[0].message.content == "round 2"
+    assert cb.stats()["retrievals_answered"] == 2
+
+
+async def test_earlier_results_read_the_same_in_later_turns(
+    provider: FakeProvider, headroom: HeadroomCallback, ec2_json: str, build_log: str
+) -> None:
+    turn1 = openai_conversation(ec2_json)
+    await litellm.acompletion(messages=turn1, tools=[USER_TOOL], **_openai(provider))
+    turn2 = [
+        *turn1,
+        {"role": "assistant", "content": "Let me check the build too."},
+        {"role": "user", "content": "And the build?"},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "call_2", "type": "function", "function": {"name": "build_log", "arguments": "{}"}}
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_2", "content": build_log},
+    ]
+    await litellm.acompletion(messages=turn2, tools=[USER_TOOL], **_openai(provider))
+    first, second = provider.requests()
+    assert json.dumps(second["messages"][:4]) == json.dumps(first["messages"][:4])  # stable prefix
+    assert len(second["messages"][-1]["content"]) < len(build_log) / 10
+    assert tool_names(second).count("headroom_retrieve") == 1
