@@ -233,3 +233,29 @@ def test_same_output_in_another_process_with_another_hash_seed() -> None:
         [sys.executable, "-c", code, str(path)], env=env, capture_output=True, check=True
     ).stdout.decode("utf-8")
     assert out == here
+
+
+def test_json_ish_lines_group_by_message_not_by_quoting() -> None:
+    rng = random.Random(4)
+    lines = []
+    for i in range(3000):
+        ts = f"2026-11-25T10:{(i // 60) % 60:02d}:{i % 60:02d}.{i % 1000:03d}Z"
+        body = (
+            f'{{"level":"info","msg":"request served","path":"/api/items/{rng.randint(1, 9999)}",'
+            f'"duration_ms":{rng.randint(3, 90)},"request_id":"r-{rng.getrandbits(40):010x}"}}'
+        )
+        lines.append(f"{ts} stdout F {body}")
+    lines[1111] = (
+        '2026-11-25T10:18:31.111Z stdout F {"level":"warn","msg":"cache cluster failover started",'
+        '"node":"cache-2"}'
+    )
+    lines[2222] = (
+        '2026-11-25T10:37:02.222Z stdout F {"level":"error","msg":"payment gateway unreachable",'
+        '"request_id":"r-00000000ff"}'
+    )
+    text = "\n".join(lines)
+    assert logs.looks_like(text[:4096])
+    r = logs.compress(text, _ctx(1000))
+    assert "cache cluster failover started" in r.text
+    assert "payment gateway unreachable" in r.text
+    assert "(×2,998 similar" in r.text  # the routine requests: one template whatever their ids and paths

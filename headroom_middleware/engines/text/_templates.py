@@ -4,7 +4,9 @@
 ``2024-05-01T10:00:04Z INFO served /api/users/7 in 9ms`` share the template
 ``<*> INFO served <*> in <ms>``. Masked: durations and sizes (as ``<unit>``, so the engines know where a
 template holds one), any other token holding a digit (numbers, ids, UUIDs, IPs, hex, timestamps,
-versions), paths, and short quoted strings; runs of blanks become one space (aligned columns pad
+versions), paths, short single-quoted (``'x'``, ``‘x’``, backticks) strings, and double-quoted strings
+holding a digit or a slash (so that in a JSON-ish line ``"level":"error"`` and ``"msg":"db down"``
+stay while ``"ts":"2024-…"`` is masked); runs of blanks become one space (aligned columns pad
 differently). Words without digits stay, so ``INFO`` and ``ERROR`` lines, or a table row marked ``**``
 and one that is not, fall into different templates.
 
@@ -32,7 +34,7 @@ UNIT_VALUE_RE = re.compile(
 
 _VARIABLE_RE = re.compile(
     r"""
-      "[^"\n]{0,120}"
+      "[^"\n\d/]{0,120}[\d/][^"\n]{0,120}"            # a double-quoted value with a digit or a slash
     | '[^'\n]{0,120}'
     | ‘[^’\n]{0,120}’
     | `[^`\n]{0,120}`
