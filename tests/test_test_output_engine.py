@@ -313,3 +313,12 @@ def test_colored_crlf_output_is_read_without_color_codes_or_carriage_returns() -
         assert needle in r.text, needle
     ((_, payload),) = r.originals
     assert payload.decode("utf-8") == text
+
+
+def test_go_json_passing_test_named_in_the_query_is_shown() -> None:
+    text = GO_JSON.read_text("utf-8")
+    plain = gotest.compress(text, _ctx())
+    asked = gotest.compress(text, _ctx(query="what did TestPassedWithLog print?"))
+    assert "good_test.go:15: this is a log" not in plain.text
+    assert "--- PASS: TestPassedWithLog" in asked.text
+    assert "good_test.go:15: this is a log" in asked.text

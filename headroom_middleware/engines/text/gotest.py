@@ -20,6 +20,7 @@ from ... import _markers
 from .._base import Compressed, Context
 from . import tests
 from ._fit import Selection, plural, stored_original, within_budget
+from ._textlines import query_terms
 
 _EVENT_RE = re.compile(r'"Action"\s*:\s*"(?:start|run|output|pass|fail|skip|pause|cont|bench|build-\w+)"')
 _PACKAGE_RE = re.compile(r'"(?:Package|ImportPath)"\s*:')
@@ -72,7 +73,7 @@ def compress(text: str, ctx: Context) -> Compressed:
     packages, n_events = parsed
     key, payload = stored_original(text)
     report = _Report()
-    _render(packages, report)
+    _render(packages, report, query_terms(ctx.query))
     sel = Selection(report.lines, ctx, unit="lines")
     for tier in range(report.tiers):
         for i in report.by_tier(tier):
@@ -168,7 +169,7 @@ def _elapsed(x: _Package | _Test) -> str:
     return f" ({x.elapsed:.2f}s)" if x.elapsed is not None else ""
 
 
-def _render(packages: list[_Package], report: _Report) -> None:
+def _render(packages: list[_Package], report: _Report, terms: list[str]) -> None:
     counts = {"pass": 0, "fail": 0, "skip": 0, "": 0}
     for pkg in packages:
         for t in pkg.tests.values():
@@ -193,6 +194,14 @@ def _render(packages: list[_Package], report: _Report) -> None:
         label = "ok  " if pkg.status != "skip" else "skip"
         report.add(f"{label} {pkg.name}{_elapsed(pkg)}" + (f": {detail}" if detail else ": no tests"), 2,
                    (pkg.end_event,))  # fmt: skip
+    for pkg in packages:
+        for t in pkg.tests.values():
+            # A passing test the user asked about (by name) is shown with its output.
+            if t.status == "pass" and any(term in t.name.lower() for term in terms):
+                report.add(f"--- PASS: {t.name} ({pkg.name}){_elapsed(t)}", 2, (t.end_event,))
+                for k, text in t.output:
+                    if text.strip() and not _NOISE_RE.match(text):
+                        report.add(f"    {text.strip()}", 2, (k,))
     for pkg in packages:
         for t in pkg.tests.values():
             if t.status == "skip":
