@@ -245,7 +245,7 @@ def _far_above(rows: list[int], pairs: list[tuple[str, str]]) -> list[tuple[int,
     order = sorted(range(n), key=values.__getitem__)
     med = values[order[n // 2]]
     typical = "".join(pairs[order[n // 2]])
-    mad = sorted([abs(v - med) for v in values])[n // 2]
+    mad = sorted(map(abs, map(med.__rsub__, values)))[n // 2]
     spread = 1.4826 * mad if mad > 0 else max(med, 1e-9) * 0.5
     threshold = max(med + 8 * spread, 3 * med)
     out: list[tuple[int, str]] = []
