@@ -1,12 +1,15 @@
 """The log engine: lines grouped by template, errors and stack traces first, rare lines and outliers kept.
 
-Recognised by timestamp/level/source prefixes (ISO 8601, syslog, glog, Apache/nginx access, logfmt, JSON
-lines, level-first formats). Over the budget it shows, most important first: the first and last lines;
-every FATAL/ERROR line and stack trace, one per template with its count (a trace is one unit: header,
-first and last frames, exception line); lines matching the query; numeric outliers (a duration or size
-far above the rest of its template); warnings and other error-signal lines, one per template; every line
-whose template is rare; then each remaining template once with its count; then last occurrences. Gap
-markers show where lines were left out and the closing marker names the key of the original.
+Recognised by timestamp/level/source prefixes (ISO 8601, syslog, glog/klog, Apache/nginx, logfmt,
+JSON-ish lines, logcat, HDFS/Spark, level-first formats, a level word near the line start). Over the
+budget it shows, most important first: the first and last lines; every FATAL/ERROR line and stack trace,
+one per template with its count (a trace is one unit: header, first and last frames, first and last
+frames in the application's own code, exception line and causes); lines matching the query; numeric
+outliers (a duration or size far above the rest of its template, median/MAD); rows that break a block of
+alike rows; warnings and other error-signal lines, one per template; every line whose template is rare;
+then each remaining template once with its count and the line where it was last seen; then last
+occurrences and context near both ends. Gap markers show where lines were left out and the closing
+marker names the key of the original.
 """
 
 from __future__ import annotations

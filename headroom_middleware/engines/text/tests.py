@@ -8,7 +8,10 @@ message and innermost frame (identical failures and stack traces once, with a co
 lines matching the query; rows that break a block of rows shaped alike (a benchmark row marked ``**``)
 and the header above such a block; each kind of warning once with its count; rare lines; then each
 remaining template once. Compiler context (source snippets, carets, ``In file included from``) is noise
-unless it belongs to an error. Gap markers show what was left out; the closing marker names the key.
+unless it belongs to an error. When there are more candidates than budget, they are taken spread over
+the whole output (first, last, middle…), not only from its start. A CI console whose lines all start with
+a timestamp is read and shown without it; ANSI colors are dropped. Gap markers show what was left out;
+the closing marker names the key of the original, which keeps everything.
 """
 
 from __future__ import annotations
