@@ -25,8 +25,6 @@ The one deliberate error is a configuration conflict with LiteLLM's own Headroom
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import functools
 import json
 import logging
 import threading
@@ -183,8 +181,19 @@ class HeadroomCallback(CustomLogger):
 
     async def aanswer(self, calls: Sequence[RetrievalCall], tenant: str | None) -> list[str]:
         """``answer`` off the event loop (a store may be a network call; a query filters a big original)."""
-        ctx = contextvars.copy_context()
-        return await asyncio.to_thread(ctx.run, functools.partial(self.answer, calls, tenant))
+        return await asyncio.to_thread(self.answer, calls, tenant)
+
+    def hold_for_caller_turn(
+        self,
+        tenant: str | None,
+        others: Sequence[RetrievalCall],
+        ours: Sequence[RetrievalCall],
+        answers: Sequence[str],
+    ) -> None:
+        """Keep our answers until the caller sends back the turn whose ``others`` calls it ran."""
+        self.pending.remember(tenant, others, ours, answers)
+        with self._lock:
+            self.counters.retrievals_held_for_caller_turn += len(ours)
 
     def check_conflicts(self) -> None:
         """Raise ``HeadroomConflictError`` when LiteLLM's Headroom guardrail is registered too."""
@@ -239,7 +248,9 @@ class HeadroomCallback(CustomLogger):
             out = {**data, "messages": new_messages}
             if report.tools is not None:
                 out["tools"] = report.tools
-            _record_savings(out, report, "litellm_metadata" if kind == "anthropic_messages" else "metadata")
+            # The proxy owns this metadata dict and keeps references to it: update it in place.
+            field = "litellm_metadata" if kind == "anthropic_messages" else "metadata"
+            _record_savings(out, report, field, in_place=True)
             return out
         except Exception as exc:
             self._failed("proxy pre-call hook", exc)
@@ -399,10 +410,7 @@ class HeadroomCallback(CustomLogger):
     ) -> None:
         """Return the caller's calls without ours; keep our answers for the caller's next turn."""
         if others:
-            answers = await self.aanswer(ours, tenant)
-            self.pending.remember(tenant, others, ours, answers)
-            with self._lock:
-                self.counters.retrievals_held_for_caller_turn += len(ours)
+            self.hold_for_caller_turn(tenant, others, ours, await self.aanswer(ours, tenant))
         else:
             log.warning("headroom: retrieval round limit (%d) reached; returning the turn", self.max_rounds)
         strip_calls(response, frozenset(c.id for c in ours))
@@ -501,15 +509,19 @@ def _savings(report: Report) -> dict[str, Any]:
     }
 
 
-def _record_savings(data: dict[str, Any], report: Report, field: str) -> None:
+def _record_savings(data: dict[str, Any], report: Report, field: str, *, in_place: bool = False) -> None:
     """Put the savings into the request's LiteLLM metadata (proxy: the dict spend logs are built from).
 
     ``compression_savings`` is the key LiteLLM's spend accounting reads; ``headroom`` has the detail.
+    A new dict unless ``in_place`` (the SDK caller's metadata is never written to).
     """
     if not report.messages:
         return
-    meta = data.get(field)
-    meta = dict(meta) if isinstance(meta, Mapping) else {}
+    current = data.get(field)
+    if in_place and isinstance(current, dict):
+        meta = current
+    else:
+        meta = dict(current) if isinstance(current, Mapping) else {}
     savings = _savings(report)
     meta["headroom"] = savings
     meta["compression_savings"] = {

@@ -99,7 +99,7 @@ async def acompletion(
             return _replay(chunks) if stream else response
         if others or round_no == cb.max_rounds:
             if others:
-                cb.pending.remember(tenant, others, ours, await cb.aanswer(ours, tenant))
+                cb.hold_for_caller_turn(tenant, others, ours, await cb.aanswer(ours, tenant))
             strip_calls(response, frozenset(c.id for c in ours))
             return _replay(_rechunk(response)) if stream else response
         msgs = _followup(msgs, response, ours, await cb.aanswer(ours, tenant))
@@ -131,7 +131,7 @@ def _hand_back_sync(
     stream: bool,
 ) -> Any:
     if others:
-        cb.pending.remember(tenant, others, ours, cb.answer(ours, tenant))
+        cb.hold_for_caller_turn(tenant, others, ours, cb.answer(ours, tenant))
     strip_calls(response, frozenset(c.id for c in ours))
     return iter(_rechunk(response)) if stream else response
 

@@ -12,6 +12,8 @@ from _litellm_fake_provider import (
     KEY_RE,
     USER_TOOL,
     FakeProvider,
+    Reply,
+    ToolCall,
     all_text,
     openai_conversation,
     retrieval_answers,
@@ -96,3 +98,34 @@ def test_drop_in_passes_small_calls_straight_through(provider: FakeProvider) -> 
     assert "".join(c.choices[0].delta.content or "" for c in response) == "ok"
     [body] = provider.requests()
     assert body["stream"] is True and "tools" not in body
+
+
+def test_drop_in_mixed_calls_stream_hands_back_the_callers_call(
+    provider: FakeProvider, ec2_json: str
+) -> None:
+    def mixed(request: dict[str, Any]) -> Reply:
+        key = KEY_RE.search(all_text(request))
+        assert key is not None
+        return Reply(
+            text="checking",
+            tool_calls=[
+                ToolCall("call_r", "headroom_retrieve", {"key": key.group(1)}),
+                ToolCall("call_user", "describe_instances", {}),
+            ],
+        )
+
+    cb = HeadroomCallback()
+    provider.reset(mixed)
+    chunks = list(
+        headroom_litellm.completion(
+            messages=openai_conversation(ec2_json),
+            tools=[USER_TOOL],
+            stream=True,
+            headroom=cb,
+            **_openai(provider),
+        )
+    )
+    calls = [tc for c in chunks for tc in c.choices[0].delta.tool_calls or ()]
+    assert [tc.function.name for tc in calls] == ["describe_instances"]
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == "checking"
+    assert len(provider.requests()) == 1 and cb.stats()["retrievals_held_for_caller_turn"] == 1
