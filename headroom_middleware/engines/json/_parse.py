@@ -6,6 +6,7 @@ Python's recursion limit, and a hostile payload must never raise RecursionError.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import orjson
@@ -16,8 +17,28 @@ MAX_OBJECT_DEPTH = 32
 """Arrays nested deeper than this many object levels are treated as plain values."""
 
 
+# orjson reads integers past 64 bits as floats, silently losing digits: such texts are refused.
+_LONG_DIGITS_RE = re.compile(r"[0-9]{19}")
+_TOKEN_RE = re.compile(r'"(?:[^"\\]|\\.)*"|(?<![0-9.eE+-])(-?[0-9]{19,})(?![0-9.eE])')
+_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
+
+
+def _has_big_int(text: str) -> bool:
+    """True when ``text`` holds an integer literal outside what orjson keeps exact."""
+    if _LONG_DIGITS_RE.search(text) is None:  # fast path: no 19-digit run anywhere
+        return False
+    for m in _TOKEN_RE.finditer(text):
+        digits = m.group(1)
+        if digits is not None and not _INT_MIN <= int(digits) <= _INT_MAX:
+            return True
+    return False
+
+
 def parse(text: str, *, ndjson: bool = False) -> object | None:
-    """The value of ``text``; for NDJSON, the list of its non-empty lines' values. None if it fails."""
+    """The value of ``text``; for NDJSON, the list of its non-empty lines' values. None if it fails
+    (invalid JSON, NaN/Infinity, lone surrogates, nesting too deep, integers beyond 64 bits)."""
+    if _has_big_int(text):
+        return None
     try:
         if not ndjson:
             value: object = orjson.loads(text)

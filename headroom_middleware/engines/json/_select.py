@@ -286,9 +286,13 @@ def _render_parts(
 
 
 def _gap(node: Node, prev: int, nxt: int) -> bytes:
+    """Gap marker for the items between two kept ones, saying so when they repeat a neighbour."""
     count = nxt - prev - 1
-    if prev >= 0 and all(node.item_bytes[j] == node.item_bytes[prev] for j in range(prev + 1, nxt)):
+    raw = node.item_bytes
+    if prev >= 0 and all(raw[j] == raw[prev] for j in range(prev + 1, nxt)):
         return orjson.dumps(_markers.gap(count, "items identical to the previous one"))
+    if nxt < len(raw) and all(raw[j] == raw[nxt] for j in range(prev + 1, nxt)):
+        return orjson.dumps(_markers.gap(count, "items identical to the next one"))
     return orjson.dumps(_markers.gap(count, "items"))
 
 
@@ -426,7 +430,13 @@ def _fill(
     if not crushed:
         return base
     node = max(crushed, key=lambda nd: (len(nd.items), -top.index(nd)))
-    ordinary = [i for i in range(len(node.items)) if node.priority[i] < cfg.floor]
+    seen: dict[bytes, None] = {}  # exact duplicates of an item already in view add nothing
+    ordinary = []
+    for i, raw in enumerate(node.item_bytes):
+        if raw not in seen:
+            seen[raw] = None
+            if node.priority[i] < cfg.floor:
+                ordinary.append(i)
     best, best_extra = base, frozenset[int]()
     k = 1
     while ordinary and k <= len(ordinary):

@@ -271,9 +271,11 @@ def _rare(n: int, values: _Values, present: dict[str, int], note: _Note) -> None
             continue
         if len(by_value) > limit or (len(by_value) < 2 and count == n):
             continue
-        biggest = max(len(idx) for idx in by_value.values())
+        # Rare: at most a quarter of the items and at most half as common as the average value, so a
+        # field whose values are all about equally common (latencies in a band) has no rare value.
+        distinct = len(by_value)
         for idx in by_value.values():
-            if len(idx) * 4 <= n and len(idx) < biggest:
+            if len(idx) * 4 <= n and len(idx) * distinct * 2 <= n:
                 _mark_occurrences(idx, n, note, RARE)
         if count < n and (n - count) * 4 <= n:  # most items have it: lacking it is rare
             has = bytearray(n)
@@ -306,7 +308,7 @@ def _change_points(numbers: dict[str, list[tuple[int, float]]], n: int, note: _N
         if m < 8 or m * 10 < n * 8 or _ID_NAME_RE.search(path):
             continue
         xs = [x for _, x in pts]
-        if not all(math.isfinite(x) for x in xs):
+        if not all(abs(x) < 1e100 for x in xs):  # squares must stay finite
             continue
         total = sum(xs)
         total_sq = sum(x * x for x in xs)
