@@ -86,7 +86,7 @@ def test_first_last_errors_rare_and_query_kept_in_order() -> None:
     rows[37]["note"] = "upstream connection refused"
     rows[120]["host"] = "db-primary"  # a host seen once among web-0..web-4
     rows[150]["path"] = "/api/v1/billing/invoice"
-    out, r = _crush(rows, _ctx(query="billing invoice"))
+    out, _ = _crush(rows, _ctx(query="billing invoice"))
     ids = _kept_ids(out)
     for must in ("req-0000", "req-0037", "req-0120", "req-0150", "req-0199"):
         assert must in ids
