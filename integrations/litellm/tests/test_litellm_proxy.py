@@ -24,6 +24,8 @@ from _litellm_fake_provider import (
     USER_TOOL,
     USER_TOOL_ANTHROPIC,
     FakeProvider,
+    Reply,
+    ToolCall,
     all_text,
     anthropic_conversation,
     is_part_of,
@@ -32,6 +34,8 @@ from _litellm_fake_provider import (
     retrieval_script,
     tool_names,
 )
+
+from headroom_middleware import retrieval_tool
 
 MASTER_KEY = "sk-headroom-test-master"
 STARTUP_SECONDS = 180
@@ -185,3 +189,26 @@ def test_proxy_messages_route_is_compressed_and_retrieval_answered(
     [answer] = retrieval_answers(second)
     assert is_part_of(json.loads(ec2_json), json.loads(answer))
     assert content == [{"type": "text", "text": f"final answer after retrieving {len(answer)} characters"}]
+
+
+def test_proxy_keeps_end_users_apart(proxy: str, provider: FakeProvider, ec2_json: str) -> None:
+    conversation = openai_conversation(ec2_json, question="Which instances are stopped? (alice)")
+    _post(proxy, "/v1/chat/completions", {"model": "fake-openai", "messages": conversation, "user": "alice"})
+    key = KEY_RE.search(all_text(provider.requests()[0]))
+    assert key is not None
+
+    def ask_for_alices_key(request: dict[str, Any]) -> Reply:
+        if retrieval_answers(request):
+            return Reply(text="done")
+        return Reply(tool_calls=[ToolCall("call_x", "headroom_retrieve", {"key": key.group(1)})])
+
+    small = [{"role": "user", "content": "hi"}]
+    tools = [USER_TOOL, retrieval_tool("openai")]
+    answers = {}
+    for user in ("bob", "alice"):
+        provider.reset(ask_for_alices_key)
+        body = {"model": "fake-openai", "messages": small, "tools": tools, "user": user}
+        assert _post(proxy, "/v1/chat/completions", body).json()["choices"][0]["message"]["content"] == "done"
+        [answers[user]] = retrieval_answers(provider.requests()[1])
+    assert "nothing is stored" in answers["bob"]
+    assert is_part_of(json.loads(ec2_json), json.loads(answers["alice"]))
