@@ -291,12 +291,15 @@ class HeadroomCallback(CustomLogger):
             ours, others = split_calls(response)
             if not ours:
                 return False, {}
+            claimed = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in ours]
             if others or _depth(kwargs) >= self.max_rounds:
+                if is_anthropic_response(response):
+                    # /v1/messages holds our tool_use blocks back and must get a replacement turn
+                    # (else it ends the stream with an error): the plan returns it as an override.
+                    return True, {"tool_calls": claimed, "hand_back": True}
                 await self._hand_back(response, ours, others, tenant_of_request(kwargs))
                 return False, {}
-            return True, {
-                "tool_calls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in ours]
-            }
+            return True, {"tool_calls": claimed}
         except Exception as exc:
             self._failed("agentic-loop gate", exc)
             return False, {}
@@ -314,7 +317,10 @@ class HeadroomCallback(CustomLogger):
         kwargs: dict[str, Any],
     ) -> AgenticLoopPlan:
         try:
-            ours, _ = split_calls(response)
+            ours, others = split_calls(response)
+            if tools.get("hand_back"):
+                await self._hand_back(response, ours, others, tenant_of_request(kwargs))
+                return AgenticLoopPlan(response_override=response, metadata={"tool_type": RETRIEVE_TOOL_NAME})
             answers = await self.aanswer(ours, tenant_of_request(kwargs))
             if is_responses_response(response):
                 followup = responses_followup(messages, ours, answers)
@@ -334,9 +340,8 @@ class HeadroomCallback(CustomLogger):
     def log_pre_api_call(self, model: str, messages: Any, kwargs: dict[str, Any]) -> None:
         """Sync calls cannot be rewritten by a callback: say so once when one carries a large result."""
         try:
-            params = kwargs.get("litellm_params") or {}
-            if params.get("acompletion") or not isinstance(messages, list):
-                return
+            if kwargs.get("call_type") != CallTypes.completion.value or not isinstance(messages, list):
+                return  # only sync chat completions go out without our deployment hook
             if not self._has_uncompressed_result(messages):
                 return
             with self._lock:
@@ -383,6 +388,10 @@ class HeadroomCallback(CustomLogger):
             out["tools"] = report.tools
         field = "litellm_metadata" if call_type in _MESSAGES_CALLS else "metadata"
         _record_savings(out, report, field)  # a new dict: the caller's metadata stays as it was
+        if call_type in _MESSAGES_CALLS and out.get("max_agentic_loops") is None:
+            # /v1/messages can only hand a turn back through a plan, which LiteLLM's own loop cap
+            # (3 by default) would refuse at our last round: keep its cap one above ours.
+            out["max_agentic_loops"] = self.max_rounds + 1
         _record_savings_on_logging(kwargs, report, field)
         return out
 

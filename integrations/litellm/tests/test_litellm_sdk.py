@@ -381,3 +381,80 @@ async def test_earlier_results_read_the_same_in_later_turns(
     assert json.dumps(second["messages"][:4]) == json.dumps(first["messages"][:4])  # stable prefix
     assert len(second["messages"][-1]["content"]) < len(build_log) / 10
     assert tool_names(second).count("headroom_retrieve") == 1
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_anthropic_messages_mixed_calls_are_spliced_back(
+    provider: FakeProvider, headroom: HeadroomCallback, ec2_json: str, stream: bool
+) -> None:
+    def mixed(request: dict[str, Any]) -> Reply:
+        key = KEY_RE.search(all_text(request))
+        assert key is not None
+        return Reply(
+            tool_calls=[
+                ToolCall("toolu_r", "headroom_retrieve", {"key": key.group(1)}),
+                ToolCall("toolu_user", "describe_instances", {}),
+            ]
+        )
+
+    provider.reset(mixed)
+    messages = anthropic_conversation(ec2_json)
+    kw = {"tools": [USER_TOOL_ANTHROPIC], "max_tokens": 100, **_anthropic(provider)}
+    response = await litellm.anthropic_messages(messages=messages, stream=stream, **kw)
+    if stream:
+        raw = b"".join(
+            [e if isinstance(e, bytes) else json.dumps(e).encode() async for e in response]
+        ).decode()
+        assert '"name": "describe_instances"' in raw and "headroom_retrieve" not in raw
+        assert "event: error" not in raw
+    else:
+        assert [b["name"] for b in response["content"] if b["type"] == "tool_use"] == ["describe_instances"]
+    [first] = provider.requests()
+    assert "max_agentic_loops" not in first  # our loop-cap hint never reaches the wire
+
+    provider.reset()
+    follow = [
+        *messages,
+        {
+            "role": "assistant",
+            "content": [{"type": "tool_use", "id": "toolu_user", "name": "describe_instances", "input": {}}],
+        },
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": "toolu_user", "content": "none"}],
+        },
+    ]
+    await litellm.anthropic_messages(messages=follow, **kw)
+    [body] = provider.requests()
+    assert [b["id"] for b in body["messages"][3]["content"]] == ["toolu_user", "toolu_r"]
+    assert [b["tool_use_id"] for b in body["messages"][4]["content"]] == ["toolu_r", "toolu_user"]
+    assert retrieval_answers(body) == [_stored_original(headroom, body, ec2_json)]
+
+
+async def test_anthropic_messages_stream_rounds_are_bounded(
+    provider: FakeProvider, ec2_json: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cb = HeadroomCallback(max_rounds=2)
+    monkeypatch.setattr(litellm, "callbacks", [cb])
+    rounds = iter(range(100))
+
+    def insatiable(request: dict[str, Any]) -> Reply:
+        key = KEY_RE.search(all_text(request))
+        assert key is not None
+        n = next(rounds)
+        return Reply(
+            text=f"round {n}",
+            tool_calls=[ToolCall(f"toolu_{n}", "headroom_retrieve", {"key": key.group(1), "query": f"q{n}"})],
+        )
+
+    provider.reset(insatiable)
+    response = await litellm.anthropic_messages(
+        messages=anthropic_conversation(ec2_json),
+        tools=[USER_TOOL_ANTHROPIC],
+        max_tokens=100,
+        stream=True,
+        **_anthropic(provider),
+    )
+    raw = b"".join([e if isinstance(e, bytes) else json.dumps(e).encode() async for e in response]).decode()
+    assert len(provider.requests()) == 3
+    assert "round 2" in raw and "headroom_retrieve" not in raw and "event: error" not in raw
