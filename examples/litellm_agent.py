@@ -111,6 +111,16 @@ TOOL_SPECS = [
     },
 ]
 
+
+def run_tool(name: str, arguments: str) -> str:
+    """Run one tool call; a real model's bad call gets an error text back, as an agent would send."""
+    try:
+        args = json.loads(arguments)
+        return TOOLS[name](**args) if isinstance(args, dict) else TOOLS[name]()
+    except (KeyError, TypeError, ValueError) as exc:
+        return f"tool error: {type(exc).__name__}: {exc}"
+
+
 # -- the agent loop ----------------------------------------------------------------------------------
 
 
@@ -140,8 +150,7 @@ async def run_agent(model: str, extra: dict[str, Any], max_turns: int = 8) -> in
             print(f"\nanswer: {message.content}\n")
             break
         for call in message.tool_calls:
-            args = json.loads(call.function.arguments or "{}")
-            output = TOOLS[call.function.name](**args)
+            output = run_tool(call.function.name or "", call.function.arguments or "{}")
             print(f"  -> {call.function.name}({call.function.arguments}) returned {len(output):,} characters")
             messages.append({"role": "tool", "tool_call_id": call.id, "content": output})
     else:
