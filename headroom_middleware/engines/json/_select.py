@@ -14,7 +14,9 @@
 from __future__ import annotations
 
 import math
+import re
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import orjson
@@ -37,6 +39,7 @@ from ._stats import (
     REPRESENTATIVE,
     query_terms,
     score,
+    title_path,
 )
 
 MAX_NESTING = 4
@@ -68,6 +71,8 @@ class Node:
     group_size: dict[int, int] = field(default_factory=dict)
     extra: frozenset[int] = frozenset()
     """Ordinary items added by the budget fill."""
+    title: tuple[str, ...] | None = None
+    """Path of the field naming each record in prose (top-level arrays of records only)."""
     elide: list[tuple[str, ...]] = field(default_factory=list)
     """Leaf paths a slim rendering leaves out of kept items after the first (constant or redundant)."""
 
@@ -89,6 +94,8 @@ class _Config:
     """Strings longer than this are cut to their head in kept items."""
     slim: bool = False
     """Kept items after the first leave out constant and redundant fields."""
+    titles: bool = False
+    """Crushed top-level arrays list the first line of each omitted item's title field."""
 
 
 def select(
@@ -98,6 +105,9 @@ def select(
     top = [Node(s.path, s.items, s.item_bytes, (s.path,)) for s in spans]
     if not any(node.crushable for node in top):
         return None
+    for node in top:
+        found = title_path(node.items) if node.crushable else None
+        node.title = tuple(found.split(".")) if found else None
     nodes = _build(top)
     _score(nodes, query_terms(ctx.query))
     hard = ctx.max_tokens
@@ -110,47 +120,72 @@ def select(
         text, originals = rendered
         return text, originals, ctx.count_tokens(text)
 
-    def fitting(cfg: _Config) -> tuple[str, list[tuple[str, bytes]], int] | None:
-        got = attempt(cfg)
-        return got if got is not None and got[2] <= hard else None
+    def under(limit: float) -> _Attempt:
+        def fits(cfg: _Config) -> tuple[str, list[tuple[str, bytes]], int] | None:
+            got = attempt(cfg)
+            return got if got is not None and got[2] <= limit else None
+
+        return fits
+
+    def floors_between(low: float, high: float) -> list[float]:
+        return sorted({p for node in nodes for p in node.priority if low <= p < high}, reverse=True)
 
     # 1. Everything of tier 2 or better, cutting long strings shorter until it fits.
-    base, chosen = None, _Config(_BAND[2], None, True)
+    fits_hard = under(hard)
+    base, chosen = None, _Config(_BAND[2] - 0.5, None, True)
     for cut in CUT_LENGTHS:
-        base, chosen = fitting(_Config(_BAND[2], cut, True)), _Config(_BAND[2], cut, True)
+        chosen = _Config(_BAND[2] - 0.5, cut, True)
+        base = fits_hard(chosen)
         if base is not None:
             break
     if base is None:
-        # 2. Drop the least important items (lowest priority first) at the shortest cut.
-        cut = CUT_LENGTHS[-1]
-        floors = sorted(
-            {p for node in nodes for p in node.priority if _BAND[2] <= p < math.inf}, reverse=True
-        )
-        lo, hi = 0, len(floors)  # floors[:k] kept; find the largest k that fits
-        best = fitting(_Config(math.inf, cut, True))
-        if best is None:
-            best = fitting(_Config(math.inf, 24, True))
+        # 2. Drop the least important items (lowest priority first) at a short cut.
+        cut = 32
+        base = fits_hard(_Config(math.inf, cut, True))
+        if base is None:
             cut = 24
-        if best is None:
+            base = fits_hard(_Config(math.inf, cut, True))
+        if base is None:
             return None
-        chosen = _Config(math.inf, cut, True)
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            got = fitting(_Config(floors[mid - 1], cut, True))
-            if got is not None:
-                best, chosen, lo = got, _Config(floors[mid - 1], cut, True), mid
-            else:
-                hi = mid - 1
-        base = best
+        base, chosen = _most_that_fits(floors_between(_BAND[2] - 0.5, math.inf), cut, fits_hard, base)
     else:
-        # 3. Room to spare: representatives, then a few ordinary items, while they stay cheap.
-        richer = attempt(_Config(_BAND[3], chosen.cut, True))
-        if richer is not None and richer[2] <= hard and richer[2] <= base[2] + allowance:
-            base, chosen = richer, _Config(_BAND[3], chosen.cut, True)
-        base = _fill(value, top, chosen, ndjson, base, min(hard, base[2] + allowance), ctx)
+        # 3. Room to spare: tier-3 items (common errors, representatives) by priority, then a few
+        # ordinary items, while they cost at most the allowance.
+        limit = min(hard, base[2] + allowance)
+        base, chosen = _most_that_fits(
+            floors_between(_BAND[3] - 0.5, _BAND[2] - 0.5), chosen.cut, under(limit), base, chosen
+        )
+        # 4. An index of the omitted items' titles (commit subjects, issue titles) when it is cheap.
+        if any(node.title is not None for node in top):
+            with_titles = _Config(chosen.floor, chosen.cut, chosen.slim, titles=True)
+            got = under(limit)(with_titles)
+            if got is not None:
+                base, chosen = got, with_titles
+        base = _fill(value, top, chosen, ndjson, base, limit, ctx)
     text, originals, _ = base
     strategy = "json:select" if chosen.cut is None else "json:select+cut"
     return Compressed(text, strategy, tuple(originals), is_json=not ndjson)
+
+
+_Result = tuple[str, list[tuple[str, bytes]], int]
+_Attempt = Callable[[_Config], "_Result | None"]
+
+
+def _most_that_fits(
+    floors: list[float], cut: int | None, fits: _Attempt, base: _Result, chosen: _Config | None = None
+) -> tuple[_Result, _Config]:
+    """Binary search for the lowest floor (most items kept) whose rendering still fits."""
+    best, best_cfg = base, chosen or _Config(math.inf, cut, True)
+    lo, hi = 0, len(floors)  # items with priority >= floors[k - 1] kept; the largest k that fits
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        cfg = _Config(floors[mid - 1], cut, True)
+        got = fits(cfg)
+        if got is not None:
+            best, best_cfg, lo = got, cfg, mid
+        else:
+            hi = mid - 1
+    return best, best_cfg
 
 
 def _build(top: list[Node]) -> list[Node]:
@@ -187,7 +222,11 @@ def _score(nodes: list[Node], terms: list[bytes]) -> None:
         for m in members:
             n = len(m.items)
             m.tier, m.reasons, m.elide = tier[at : at + n], reasons[at : at + n], elide_paths
-            m.priority = [_BAND[t] + min(w, 89.0) for t, w in zip(m.tier, weight[at : at + n], strict=True)]
+            # The tiny index term breaks ties in document order, so the budget can take a band in part.
+            m.priority = [
+                _BAND[t] + min(w, 89.0) - min((at + j) * 1e-7, 0.4)
+                for j, (t, w) in enumerate(zip(m.tier, weight[at : at + n], strict=True))
+            ]
             m.group_size = {i - at: size for i, size in groups.items() if at <= i < at + n}
             at += n
     # Signals deep inside an item lift the item (children first: reverse breadth-first order).
@@ -199,6 +238,20 @@ def _score(nodes: list[Node], terms: list[bytes]) -> None:
                         node.tier[i] = min(node.tier[i], t)
                         node.priority[i] = max(node.priority[i], p)
                         node.reasons[i] |= why & (ERROR | QUERY | RARE | OUTLIER | CHANGE)
+    # Inside an item that is itself an error or a query match (a firing rule), when no nested item
+    # stands out, the items with common error signals (its alerts, all "severity: warning") are the
+    # details of that error: tier 2, above rarity (but below any error of their own).
+    for node in nodes:
+        for i, kids in enumerate(node.children):
+            if node.tier[i] > 1:
+                continue
+            for kid in kids:
+                if min(kid.tier, default=ORDINARY) <= 1:
+                    continue  # specific items explain the parent's importance; the rest are background
+                for j, t in enumerate(kid.tier):
+                    if t == 3 and kid.reasons[j] & ERROR:
+                        kid.tier[j] = 2
+                        kid.priority[j] = max(kid.priority[j], _BAND[2] + 60.0 - j * 1e-7)
     for node in nodes:
         n = len(node.items)
         if all(type(x) in (int, float) for x in node.items):
@@ -278,11 +331,29 @@ def _render_parts(
         payload = node.payload
         key = make_key(payload)
         originals.append((key, payload))
+        if cfg.titles and node.title is not None and dropped <= MAX_TITLES:
+            parts.append(orjson.dumps(_titles(node, node.title, kept)))
         note = _kept_note(node, kept, cfg.slim and bool(node.elide) and len(kept) > 1) if top_level else ""
         parts.append(orjson.dumps(_markers.omitted(dropped, n, "items", key, note)))
     elif not changed:
         return None
     return parts
+
+
+def _titles(node: Node, path: tuple[str, ...], kept: list[int] | range) -> str:
+    """``omitted items by commit.message: #1 deps: update V8…; #2 …`` (first lines, in order)."""
+    keep = set(kept)  # membership only
+    bits = []
+    for i, item in enumerate(node.items):
+        if i in keep:
+            continue
+        value: object = item
+        for key in path:
+            value = value.get(key) if type(value) is dict else None
+        if type(value) is str:
+            line = value.split("\n", 1)[0].strip()
+            bits.append(f"#{i} {line[:TITLE_CHARS]}{'…' if len(line) > TITLE_CHARS else ''}")
+    return f"omitted items by {'.'.join(path)}: " + "; ".join(bits)
 
 
 def _gap(node: Node, prev: int, nxt: int) -> bytes:
@@ -399,13 +470,24 @@ def _without(value: dict[str, object], paths: list[tuple[str, ...]]) -> dict[str
 
 
 CUT_DEPTH = 24
+_SPACE_RE = re.compile(r"\s")
+MAX_TITLES = 100
+TITLE_CHARS = 60
+FIRST_LINE_MAX = 80
+TOKEN_CUT = 96
+"""Strings without spaces (ids, names, hashes) are cut only past this length: a cut id is useless."""
 
 
 def _cut_strings(value: object, cut: int, depth: int = 0) -> object:
     """A copy of ``value`` with strings longer than ``cut`` shortened to their head (bounded depth)."""
     if isinstance(value, str):
-        if len(value) > cut and not value.startswith("\x00headroom-span-"):
-            return f"{value[:cut]}…[+{len(value) - cut:,} chars]"
+        limit = cut if _SPACE_RE.search(value, 0, cut) else max(cut, TOKEN_CUT)
+        if len(value) > limit + 8 and not value.startswith("\x00headroom-span-"):
+            # The head reads best up to the end of its first line (a commit's subject, a message's
+            # summary) when that line is short; otherwise the first ``cut`` characters.
+            line_end = value.find("\n", 0, FIRST_LINE_MAX + 1)
+            head = value[:line_end] if line_end > 0 else value[:limit]
+            return head + "…"
         return value
     if depth >= CUT_DEPTH:
         return value

@@ -1,8 +1,9 @@
 """What makes an item of an array worth keeping, from statistics over all items of the same kind.
 
-Items are compared through their flattened scalar leaves (``State.Name``, ``alerts[].labels.severity``),
-a few levels deep. A *population* is every item found at the same place in the document (all
-``groups[].rules[]`` together), so a rule is rare among all rules, not among its group's three.
+Items are compared through their flattened scalar leaves (``State.Name``, ``tags[]``), a few object
+levels deep (records inside lists are items of nested arrays, scored on their own). A *population*
+is every item found at the same place in the document (all ``groups[].rules[]`` together), so a rule
+is rare among all rules, not among its group's three.
 
 Each item gets a tier, lower is more important:
 
@@ -45,6 +46,10 @@ VALUE_KEY_CHARS = 120
 _STATUS_TOKEN_RE = re.compile(r"\S{1,40}")
 """An error word in one short token (``failed``, ``CrashLoopBackOff``) is a status, not prose."""
 NAMED_SIGNALS = LEVEL_FIELDS | STATUS_FIELDS | EXIT_FIELDS
+# A superset of ERROR_WORDS_RE without word boundaries (JSON escapes like "\\nerror" hide them).
+_LOOSE_ERROR_RE = re.compile(
+    rb"(?i)err|fail|exception|fatal|panic|time|denied|critical|crash|traceback|abort|segfault|oom|refused"
+)
 
 Leaf = tuple[str, object]
 _Values = dict[str, dict[tuple[str, object], list[int]]]
@@ -74,11 +79,13 @@ def leaves(item: object) -> list[Leaf]:
                         out.append((p, v))
             else:
                 assert isinstance(node, list)
+                # Records inside a list are items of a nested array with statistics of their own
+                # (their signals lift this item through propagation): only scalars and lists here.
                 p = f"{path}[]"
                 for v in node[:LIST_WIDTH]:
-                    if type(v) in (dict, list):
+                    if type(v) is list:
                         nxt.append((p, v, depth))
-                    else:
+                    elif type(v) is not dict:
                         out.append((p, v))
         frontier = nxt
     return out[:MAX_LEAVES]
@@ -188,7 +195,11 @@ def score(
     numbers: dict[str, list[tuple[int, float]]] = {}
     errors: dict[str, list[int]] = {}
     strong: dict[str, None] = {}
+    names: dict[str, str] = {}
+    verdicts: dict[tuple[str, object], bool] = {}  # (field name, value) -> signals; values repeat a lot
     for i, lv in enumerate(flat):
+        # One loose C-level search per item spares the word regex on every string of calm items.
+        worded = _LOOSE_ERROR_RE.search(item_bytes[i]) is not None
         seen_paths: dict[str, None] = {}
         for path, v in lv:
             by_value = values.setdefault(path, {})
@@ -201,18 +212,25 @@ def score(
             t = type(v)
             if t is int or t is float:
                 numbers.setdefault(path, []).append((i, float(v)))  # type: ignore[arg-type]
-            if (t is str or t is int) and field_signals(_last_name(path), v):
+            if t is not str and t is not int:
+                continue
+            name = names.get(path)
+            if name is None:
+                name = names[path] = _last_name(path)
+            named = name.lower() in NAMED_SIGNALS
+            if not named and (t is int or not worded):
+                continue
+            verdict = verdicts.get((name, v))
+            if verdict is None:
+                verdict = verdicts[(name, v)] = field_signals(name, v)
+            if verdict:
                 e = errors.setdefault(path, [])
                 if not e or e[-1] != i:
                     e.append(i)
-                if (
-                    t is int
-                    or _last_name(path).lower() in NAMED_SIGNALS
-                    or _STATUS_TOKEN_RE.fullmatch(str(v))
-                ):
+                if t is int or named or _STATUS_TOKEN_RE.fullmatch(str(v)):
                     strong[path] = None
 
-    # Error signals: all of them when they discriminate, else first and last occurrence. A signal
+    # Error signals: tier 1 when they discriminate, tier 3 when most items carry them. A signal
     # from a status/exit/level field or a short value is strong; error words inside long free text
     # (descriptions, queries, commit messages) are weak and must be much rarer to count.
     for path, idx in errors.items():
@@ -221,8 +239,8 @@ def score(
             for i in idx:
                 mark(i, 1, ERROR)
         else:
-            mark(idx[0], 3, ERROR)
-            mark(idx[-1], 3, ERROR)
+            for i in idx:
+                mark(i, 3, ERROR)
 
     # Rarity, outliers and change points add up to a weight: an item that differs in many fields (a
     # running instance among terminated ones: other state, an IP, network interfaces…) outranks one
@@ -298,7 +316,7 @@ def _outliers(numbers: dict[str, list[tuple[int, float]]], values: _Values, n: i
         scored = sorted(((abs(x - med) / (1.4826 * mad), i) for i, x in pts), key=lambda p: (-p[0], p[1]))
         for z, i in scored[:5]:
             if z > 3.5:
-                note(i, 2.0, OUTLIER)
+                note(i, 1.0, OUTLIER)
 
 
 def _change_points(numbers: dict[str, list[tuple[int, float]]], n: int, note: _Note) -> None:
@@ -327,8 +345,8 @@ def _change_points(numbers: dict[str, list[tuple[int, float]]], n: int, note: _N
             if stat > best:
                 best, best_k = stat, k
         if best_k > 0 and best > 6.0:
-            note(pts[best_k - 1][0], 2.0, CHANGE)
-            note(pts[best_k][0], 2.0, CHANGE)
+            note(pts[best_k - 1][0], 1.0, CHANGE)
+            note(pts[best_k][0], 1.0, CHANGE)
 
 
 def _representatives(
@@ -371,8 +389,8 @@ def _elidable(n: int, flat: list[list[Leaf]], values: _Values, present: dict[str
             if len(next(iter(by_value.values()))) == n:
                 out.append(path)
             continue
-        if len(by_value) >= n:
-            continue
+        if len(by_value) >= n or len(by_value) < 3 or len(by_value) * 4 < n:
+            continue  # ids stay; so do categorical fields (a state must never vanish from view)
         label = [0] * n
         ok = True
         for k, idx in enumerate(by_value.values()):
@@ -390,6 +408,30 @@ def _elidable(n: int, flat: list[list[Leaf]], values: _Values, present: dict[str
         else:
             seen[canon] = path
     return out
+
+
+def title_path(items: list[object]) -> str | None:
+    """The field that names each record in prose (a commit message, an issue title), if there is one:
+    a top-level or nested string that nearly every record has, nearly always distinct, mostly with
+    spaces, with a short first line. Its first lines make a cheap index of the items left out."""
+    n = len(items)
+    if n < 4 or not all(type(x) is dict for x in items):
+        return None
+    stats: dict[str, list[str]] = {}
+    for x in items[:200]:
+        for path, v in leaves(x):
+            if type(v) is str and "[]" not in path:
+                stats.setdefault(path, []).append(v)
+    m = min(n, 200)
+    for path, vals in stats.items():
+        if len(vals) * 10 < m * 9 or len(set(vals)) * 10 < len(vals) * 9:
+            continue
+        firsts = [v.split("\n", 1)[0] for v in vals]
+        spaced = sum(1 for f in firsts if " " in f.strip())
+        lengths = sorted(len(f) for f in firsts)
+        if spaced * 2 >= len(vals) and 8 <= lengths[len(lengths) // 2] <= 100:
+            return path
+    return None
 
 
 def error_words(text: str) -> bool:
