@@ -1,8 +1,9 @@
 """The retrieval round: find the model's ``headroom_retrieve`` calls, answer them, build the next request.
 
 Shared by the callback (inside LiteLLM's agentic loop) and the drop-in ``completion`` (its own loop).
-Two response shapes are understood: OpenAI chat completions (``ModelResponse`` or its dict form) and
-Anthropic Messages (``{"content": [..., {"type": "tool_use", ...}]}``).
+Three response shapes are understood: OpenAI chat completions (``ModelResponse`` or its dict form),
+Anthropic Messages (``{"content": [..., {"type": "tool_use", ...}]}``) and the Responses API
+(``output`` items of type ``function_call``).
 
 When the model mixes a retrieval call with the caller's own tool calls, the retrieval calls are taken
 out of the response and answered here, the caller's calls go back to the caller, and ``PendingAnswers``

@@ -9,10 +9,13 @@ through untouched.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from headroom_middleware import RETRIEVE_TOOL_NAME, retrieval_tool
+
+from ._loop import RetrievalCall
 
 __all__ = ["chat_view", "merge_outputs", "responses_followup", "responses_retrieval_tool"]
 
@@ -80,17 +83,15 @@ def responses_retrieval_tool() -> dict[str, Any]:
     }
 
 
-def responses_followup(items: Sequence[Any], calls: Sequence[Any], answers: Sequence[str]) -> list[Any]:
+def responses_followup(
+    items: Sequence[Any], calls: Sequence[RetrievalCall], answers: Sequence[str]
+) -> list[Any]:
     """``items`` plus the model's retrieval calls and their outputs."""
     extra: list[Any] = []
     for call, answer in zip(calls, answers, strict=True):
-        arguments = call.arguments if isinstance(call.arguments, str) else _dumps(call.arguments)
+        arguments = (
+            call.arguments if isinstance(call.arguments, str) else json.dumps(call.arguments, sort_keys=True)
+        )
         extra.append({"type": "function_call", "call_id": call.id, "name": call.name, "arguments": arguments})
         extra.append({"type": "function_call_output", "call_id": call.id, "output": answer})
     return [*items, *extra]
-
-
-def _dumps(value: Any) -> str:
-    import json
-
-    return json.dumps(value, sort_keys=True)
