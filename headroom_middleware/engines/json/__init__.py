@@ -10,7 +10,7 @@ from __future__ import annotations
 import orjson
 
 from .._base import Compressed, Context
-from ._lossless import minified, spans_of, table_form
+from ._lossless import Span, minified, spans_of, table_form
 from ._parse import parse
 from ._select import select
 from ._table import decode, looks_like_table
@@ -32,7 +32,11 @@ def compress_json(text: str, ctx: Context, *, ndjson: bool = False) -> Compresse
     else:
         mini_text = mini.decode()
     best, best_tokens, strategy = mini_text, ctx.count_tokens(mini_text), "json:minify"
-    table = table_form(value, spans, ctx.count_tokens)
+    # A table saves well under two thirds of the minified tokens: when even that cannot fit and a lossy
+    # form is allowed, do not spend the time building it.
+    # (Runs of identical records are the exception: the table collapses them.)
+    hopeless = ctx.lossy and best_tokens > 3 * ctx.max_tokens and not any(_mostly_runs(s) for s in spans)
+    table = None if hopeless else table_form(value, spans, ctx.count_tokens)
     if table is not None:
         t = ctx.count_tokens(table)
         if t < best_tokens:
@@ -43,6 +47,11 @@ def compress_json(text: str, ctx: Context, *, ndjson: bool = False) -> Compresse
     if chosen is None:
         return Compressed(best, strategy, (), is_json=strategy == "json:minify" and not ndjson)
     return chosen
+
+
+def _mostly_runs(span: Span) -> bool:
+    raw = span.item_bytes
+    return sum(1 for a, b in zip(raw, raw[1:]) if a == b) * 2 > len(raw)
 
 
 def expand(text: str) -> object:

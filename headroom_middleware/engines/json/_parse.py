@@ -20,12 +20,16 @@ MAX_OBJECT_DEPTH = 32
 # orjson reads integers past 64 bits as floats, silently losing digits: such texts are refused.
 _LONG_DIGITS_RE = re.compile(r"[0-9]{19}")
 _TOKEN_RE = re.compile(r'"(?:[^"\\]|\\.)*"|(?<![0-9.eE+-])(-?[0-9]{19,})(?![0-9.eE])')
+_DIGIT_RUN_RE = re.compile(r"-?[0-9]{19,}")
 _INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
 
 
 def _has_big_int(text: str) -> bool:
     """True when ``text`` holds an integer literal outside what orjson keeps exact."""
     if _LONG_DIGITS_RE.search(text) is None:  # fast path: no 19-digit run anywhere
+        return False
+    # Only a run outside the 64-bit range matters, wherever it is; then tell numbers from strings.
+    if all(_INT_MIN <= int(m.group()) <= _INT_MAX for m in _DIGIT_RUN_RE.finditer(text)):
         return False
     for m in _TOKEN_RE.finditer(text):
         digits = m.group(1)

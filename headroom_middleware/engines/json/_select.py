@@ -71,6 +71,8 @@ class Node:
     group_size: dict[int, int] = field(default_factory=dict)
     extra: frozenset[int] = frozenset()
     """Ordinary items added by the budget fill."""
+    summary: str | None = None
+    """The marker's count/min/max/mean for arrays of numbers (computed once)."""
     title: tuple[str, ...] | None = None
     """Path of the field naming each record in prose (top-level arrays of records only)."""
     elide: list[tuple[str, ...]] = field(default_factory=list)
@@ -199,7 +201,7 @@ def _build(top: list[Node]) -> list[Node]:
         if len(node.pattern) > MAX_NESTING:
             continue
         for i, item in enumerate(node.items):
-            if type(item) is not dict:
+            if type(item) is not dict or b"[" not in node.item_bytes[i]:  # no array inside: skip the walk
                 continue
             for path, arr in object_arrays(item, max_depth=8):
                 if path and arr:
@@ -394,7 +396,9 @@ def _kept_note(node: Node, kept: list[int] | range, slim: bool) -> str:
         bits.append(f"{extra} sampled")
     if slim:
         bits.append("kept items after the first omit fields that are constant or follow from another field")
-    summary = numeric_summary(node.items)
+    if node.summary is None:
+        node.summary = numeric_summary(node.items)
+    summary = node.summary
     if summary:
         bits.append(summary)
     return ", ".join(bits)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_right
 from collections.abc import Callable
 
 from .._signals import ERROR_WORDS_RE, EXIT_FIELDS, LEVEL_FIELDS, STATUS_FIELDS, field_signals
@@ -46,13 +47,26 @@ VALUE_KEY_CHARS = 120
 _STATUS_TOKEN_RE = re.compile(r"\S{1,40}")
 """An error word in one short token (``failed``, ``CrashLoopBackOff``) is a status, not prose."""
 NAMED_SIGNALS = LEVEL_FIELDS | STATUS_FIELDS | EXIT_FIELDS
-# A superset of ERROR_WORDS_RE without word boundaries (JSON escapes like "\\nerror" hide them).
-_LOOSE_ERROR_RE = re.compile(
-    rb"(?i)err|fail|exception|fatal|panic|time|denied|critical|crash|traceback|abort|segfault|oom|refused"
+# Every match of ERROR_WORDS_RE contains one of these (lowercased): a cheap test before the regex.
+_ERROR_STEMS = (
+    "err",
+    "fail",
+    "exception",
+    "fatal",
+    "panic",
+    "time",
+    "denied",
+    "critical",
+    "crash",
+    "traceback",
+    "abort",
+    "segfault",
+    "oom",
+    "refused",
 )
 
 Leaf = tuple[str, object]
-_Values = dict[str, dict[tuple[str, object], list[int]]]
+_Values = dict[str, dict[object, list[int]]]
 _Mark = Callable[[int, int, int], None]
 _Note = Callable[[int, float, int], None]
 # Identifiers are numbers without magnitude: no outliers or change points in them.
@@ -91,11 +105,54 @@ def leaves(item: object) -> list[Leaf]:
     return out[:MAX_LEAVES]
 
 
-def _value_key(value: object) -> tuple[str, object]:
-    """A hashable key telling 1, 1.0, True and "1" apart."""
-    if isinstance(value, str):
-        return ("s", value[:VALUE_KEY_CHARS])
+def _value_key(value: object) -> object:
+    """A hashable key telling 1, 1.0, True and "1" apart (strings stand for themselves)."""
+    if type(value) is str:
+        return value if len(value) <= VALUE_KEY_CHARS else value[:VALUE_KEY_CHARS]
     return (type(value).__name__, value)
+
+
+def _column_signals(name: str, col: list[tuple[int, object]]) -> tuple[list[int], bool]:
+    """Items whose value in this column signals trouble, and whether the signal is strong."""
+    hits: list[int] = []
+    strong = False
+    if name.lower() in NAMED_SIGNALS:
+        verdicts: dict[object, bool] = {}
+        for i, v in col:
+            if type(v) is not str and type(v) is not int:
+                continue
+            key = _value_key(v)
+            verdict = verdicts.get(key)
+            if verdict is None:
+                verdict = verdicts[key] = field_signals(name, v)
+            if verdict and (not hits or hits[-1] != i):
+                hits.append(i)
+        return hits, bool(hits)
+    strings = [(i, v) for i, v in col if type(v) is str]
+    if not strings:
+        return hits, False
+    # One regex pass over the whole column; match offsets map back to items.
+    joined = "\x00".join(v for _, v in strings)
+    low = joined.lower()
+    if not any(stem in low for stem in _ERROR_STEMS) or ERROR_WORDS_RE.search(joined) is None:
+        return hits, False  # substring tests are far cheaper than the regex on calm columns
+    starts: list[int] = []
+    at = 0
+    for _, v in strings:
+        starts.append(at)
+        at += len(v) + 1
+    last_k = -1
+    for m in ERROR_WORDS_RE.finditer(joined):
+        k = bisect_right(starts, m.start()) - 1
+        if k == last_k:
+            continue
+        last_k = k
+        i, v = strings[k]
+        if not hits or hits[-1] != i:
+            hits.append(i)
+        if not strong and _STATUS_TOKEN_RE.fullmatch(v):
+            strong = True
+    return hits, strong
 
 
 def _last_name(path: str) -> str:
@@ -190,45 +247,45 @@ def score(
                 mark(i, 1, QUERY)
 
     flat = [leaves(x) for x in items]
-    values: dict[str, dict[tuple[str, object], list[int]]] = {}
+    # Column by column: one Python step per leaf to gather, then C-level work per column.
+    columns: dict[str, list[tuple[int, object]]] = {}
+    get = columns.get
+    for i, lv in enumerate(flat):
+        for path, v in lv:
+            col = get(path)
+            if col is None:
+                columns[path] = [(i, v)]
+            else:
+                col.append((i, v))
+    values: _Values = {}
     present: dict[str, int] = {}
     numbers: dict[str, list[tuple[int, float]]] = {}
     errors: dict[str, list[int]] = {}
     strong: dict[str, None] = {}
-    names: dict[str, str] = {}
-    verdicts: dict[tuple[str, object], bool] = {}  # (field name, value) -> signals; values repeat a lot
-    for i, lv in enumerate(flat):
-        # One loose C-level search per item spares the word regex on every string of calm items.
-        worded = _LOOSE_ERROR_RE.search(item_bytes[i]) is not None
-        seen_paths: dict[str, None] = {}
-        for path, v in lv:
-            by_value = values.setdefault(path, {})
-            idx = by_value.setdefault(_value_key(v), [])
-            if not idx or idx[-1] != i:
+    for path, col in columns.items():
+        by_value: dict[object, list[int]] = {}
+        holders = 0
+        last = -1
+        for i, v in col:
+            key = v if type(v) is str and len(v) <= VALUE_KEY_CHARS else _value_key(v)
+            idx = by_value.get(key)
+            if idx is None:
+                by_value[key] = [i]
+            elif idx[-1] != i:
                 idx.append(i)
-            if path not in seen_paths:
-                seen_paths[path] = None
-                present[path] = present.get(path, 0) + 1
-            t = type(v)
-            if t is int or t is float:
-                numbers.setdefault(path, []).append((i, float(v)))  # type: ignore[arg-type]
-            if t is not str and t is not int:
-                continue
-            name = names.get(path)
-            if name is None:
-                name = names[path] = _last_name(path)
-            named = name.lower() in NAMED_SIGNALS
-            if not named and (t is int or not worded):
-                continue
-            verdict = verdicts.get((name, v))
-            if verdict is None:
-                verdict = verdicts[(name, v)] = field_signals(name, v)
-            if verdict:
-                e = errors.setdefault(path, [])
-                if not e or e[-1] != i:
-                    e.append(i)
-                if t is int or named or _STATUS_TOKEN_RE.fullmatch(str(v)):
-                    strong[path] = None
+            if i != last:
+                holders += 1
+                last = i
+        values[path] = by_value
+        present[path] = holders
+        nums = [(i, float(v)) for i, v in col if type(v) is int or type(v) is float]
+        if nums:
+            numbers[path] = nums
+        hits, is_strong = _column_signals(_last_name(path), col)
+        if hits:
+            errors[path] = hits
+            if is_strong:
+                strong[path] = None
 
     # Error signals: tier 1 when they discriminate, tier 3 when most items carry them. A signal
     # from a status/exit/level field or a short value is strong; error words inside long free text
