@@ -7,6 +7,8 @@ and otherwise crushes the big arrays in place (``_select``).
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import orjson
 
 from .._base import Compressed, Context
@@ -50,8 +52,8 @@ def compress_json(text: str, ctx: Context, *, ndjson: bool = False) -> Compresse
 
 
 def _mostly_runs(span: Span) -> bool:
-    raw = span.item_bytes
-    return sum(1 for a, b in zip(raw, raw[1:]) if a == b) * 2 > len(raw)
+    """True when most items repeat the one before (the table collapses such runs to one line)."""
+    return sum(1 for a, b in pairwise(span.item_bytes) if a == b) * 2 > len(span.item_bytes)
 
 
 def expand(text: str) -> object:
