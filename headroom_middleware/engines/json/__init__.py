@@ -19,7 +19,8 @@ from ._table import decode, looks_like_table
 
 
 def compress_json(text: str, ctx: Context, *, ndjson: bool = False) -> Compressed | None:
-    """Compress JSON or NDJSON ``text``; None when it does not parse (the text engine takes it)."""
+    """Compress JSON or NDJSON ``text``; None when it does not parse or no JSON form fits the budget
+    (the text engine takes it then)."""
     value = parse(text, ndjson=ndjson)
     if value is None and (ndjson or text.strip() != "null"):
         return None
@@ -28,9 +29,10 @@ def compress_json(text: str, ctx: Context, *, ndjson: bool = False) -> Compresse
         mini = minified(value, spans)
     except (orjson.JSONEncodeError, RecursionError):  # nesting past what orjson serializes
         return None
-    if ndjson:
+    if ndjson:  # one record per line, from the same item bytes
         assert isinstance(value, list)
-        mini_text = "\n".join(orjson.dumps(v).decode() for v in value)
+        rows = spans[0].item_bytes if spans and spans[0].path == () else [orjson.dumps(v) for v in value]
+        mini_text = b"\n".join(rows).decode()
     else:
         mini_text = mini.decode()
     best, best_tokens, strategy = mini_text, ctx.count_tokens(mini_text), "json:minify"
@@ -45,10 +47,9 @@ def compress_json(text: str, ctx: Context, *, ndjson: bool = False) -> Compresse
             best, best_tokens, strategy = table, t, "json:table"
     if best_tokens <= ctx.max_tokens or not ctx.lossy:
         return Compressed(best, strategy, (), is_json=strategy == "json:minify" and not ndjson)
-    chosen = select(value, spans, ctx, best_tokens, ndjson=ndjson)
-    if chosen is None:
-        return Compressed(best, strategy, (), is_json=strategy == "json:minify" and not ndjson)
-    return chosen
+    # None when no selection fits (no big array to crush, or huge scalars): the text engine then
+    # enforces the budget on the raw text.
+    return select(value, spans, ctx, best_tokens, ndjson=ndjson)
 
 
 def _mostly_runs(span: Span) -> bool:
