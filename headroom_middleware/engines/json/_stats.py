@@ -21,7 +21,9 @@ from __future__ import annotations
 import math
 import re
 from bisect import bisect_right
+from collections import deque
 from collections.abc import Callable
+from typing import cast
 
 from .._signals import ERROR_WORDS_RE, EXIT_FIELDS, LEVEL_FIELDS, STATUS_FIELDS, field_signals
 
@@ -103,6 +105,55 @@ def leaves(item: object) -> list[Leaf]:
                         out.append((p, v))
         frontier = nxt
     return out[:MAX_LEAVES]
+
+
+MAX_COLUMNS = 400
+"""Distinct leaf paths gathered per population (maps keyed by ids would have one per item)."""
+
+
+def gather_columns(items: list[object]) -> dict[str, list[tuple[int, object]]]:
+    """Leaf path -> (item index, scalar) for every item, in item order: the same leaves as ``leaves``
+    but gathered key by key with comprehensions instead of item by item, which is several times
+    faster on thousands of records."""
+    columns: dict[str, list[tuple[int, object]]] = {}
+    merged: dict[str, None] = {}
+    # Work list of (path, depth, [(item index, object)]): objects at the same path across items.
+    work: deque[tuple[str, int, list[tuple[int, object]]]] = deque([("", 0, list(enumerate(items)))])
+    while work and len(columns) < MAX_COLUMNS:
+        path, depth, nodes = work.popleft()
+        kinds = set(map(type, [x for _, x in nodes]))
+        dicts: list[tuple[int, object]]
+        lists: list[tuple[int, object]]
+        scalars: list[tuple[int, object]]
+        if kinds == {dict}:  # the common cases first: all records, or all scalars
+            dicts, lists, scalars = nodes, [], []
+        elif dict not in kinds and list not in kinds:
+            dicts, lists, scalars = [], [], nodes
+        else:
+            dicts = [(i, x) for i, x in nodes if type(x) is dict]
+            lists = [(i, x) for i, x in nodes if type(x) is list]
+            scalars = [(i, x) for i, x in nodes if type(x) is not dict and type(x) is not list]
+        if scalars:
+            if path in columns:
+                merged[path] = None  # the same path reached twice (a key spelled like a path)
+            columns.setdefault(path, []).extend(scalars)
+        if lists:
+            p = f"{path}[]"
+            arrays = cast("list[tuple[int, list[object]]]", lists)
+            elems = [(i, e) for i, x in arrays for e in x[:LIST_WIDTH] if type(e) is not dict]
+            if elems:
+                work.append((p, depth, elems))
+        if dicts and depth < LEAF_DEPTH:
+            records = cast("list[tuple[int, dict[str, object]]]", dicts)
+            keys: dict[str, object] = {}
+            for _, d in records:
+                keys.update(d)  # C-level merge: keys in first-seen order
+            for k in keys:
+                sub = [(i, d[k]) for i, d in records if k in d]
+                work.append((f"{path}.{k}" if path else k, depth + 1, sub))
+    for path in merged:
+        columns[path].sort(key=lambda p: p[0])  # stable: list elements keep their order within an item
+    return columns
 
 
 def _value_key(value: object) -> object:
@@ -246,17 +297,7 @@ def score(
             if any(t in low for t in terms):
                 mark(i, 1, QUERY)
 
-    flat = [leaves(x) for x in items]
-    # Column by column: one Python step per leaf to gather, then C-level work per column.
-    columns: dict[str, list[tuple[int, object]]] = {}
-    get = columns.get
-    for i, lv in enumerate(flat):
-        for path, v in lv:
-            col = get(path)
-            if col is None:
-                columns[path] = [(i, v)]
-            else:
-                col.append((i, v))
+    columns = gather_columns(items)
     values: _Values = {}
     present: dict[str, int] = {}
     numbers: dict[str, list[tuple[int, float]]] = {}
@@ -321,8 +362,8 @@ def score(
                 mark(i, 2, 0)
             elif w > 0:
                 mark(i, 3, 0)
-        groups = _representatives(n, flat, values, present, tier, mark)
-        elide = _elidable(n, flat, values, present)
+        groups = _representatives(n, values, present, tier, mark)
+        elide = _elidable(n, values, present)
     return tier, reasons, groups, elide, weight
 
 
@@ -407,7 +448,7 @@ def _change_points(numbers: dict[str, list[tuple[int, float]]], n: int, note: _N
 
 
 def _representatives(
-    n: int, flat: list[list[Leaf]], values: _Values, present: dict[str, int], tier: list[int], mark: _Mark
+    n: int, values: _Values, present: dict[str, int], tier: list[int], mark: _Mark
 ) -> dict[int, int]:
     """First item of each group sharing the same low-cardinality values, unless the group has a kept item.
 
@@ -417,14 +458,18 @@ def _representatives(
     keys = [p for p, by in values.items() if 2 <= len(by) <= limit and present[p] * 2 >= n]
     if not keys:
         return {}
-    wanted = dict.fromkeys(keys)
-    groups: dict[tuple[object, ...], list[int]] = {}
-    for i, lv in enumerate(flat):
-        sig = dict.fromkeys(keys)
-        for path, v in lv:
-            if path in wanted and sig[path] is None:
-                sig[path] = _value_key(v)
-        groups.setdefault(tuple(sig.values()), []).append(i)
+    # One label per item and key (the value group it falls in; -1 when absent), zipped into signatures.
+    labels: list[list[int]] = []
+    for path in keys:
+        label = [-1] * n
+        for k, idx in enumerate(values[path].values()):
+            for i in idx:
+                if label[i] < 0:
+                    label[i] = k
+        labels.append(label)
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, sig in enumerate(zip(*labels, strict=True)):
+        groups.setdefault(sig, []).append(i)
     sizes: dict[int, int] = {}
     for idx in groups.values():
         if len(idx) > 1 and all(tier[i] > 2 for i in idx):
@@ -433,7 +478,7 @@ def _representatives(
     return sizes
 
 
-def _elidable(n: int, flat: list[list[Leaf]], values: _Values, present: dict[str, int]) -> list[str]:
+def _elidable(n: int, values: _Values, present: dict[str, int]) -> list[str]:
     """Object-only leaf paths that every item has and that add nothing once one item was shown:
     constant values, or values that follow from an earlier field (same grouping of the items, like
     ``author.url`` follows ``author.login``). All-distinct fields (ids) never count as redundant."""
