@@ -71,6 +71,8 @@ class Node:
     group_size: dict[int, int] = field(default_factory=dict)
     extra: frozenset[int] = frozenset()
     """Ordinary items added by the budget fill."""
+    stored: tuple[str, bytes] | None = None
+    """(key, payload) of the array, computed the first time it is crushed."""
     summary: str | None = None
     """The marker's count/min/max/mean for arrays of numbers (computed once)."""
     title: tuple[str, ...] | None = None
@@ -330,9 +332,11 @@ def _render_parts(
         parts.append(_gap(node, prev, n))
     dropped = n - len(kept)
     if dropped:
-        payload = node.payload
-        key = make_key(payload)
-        originals.append((key, payload))
+        if node.stored is None:  # once per array, however many renderings the budget tries
+            payload = node.payload
+            node.stored = (make_key(payload), payload)
+        key = node.stored[0]
+        originals.append(node.stored)
         if cfg.titles and node.title is not None and dropped <= MAX_TITLES:
             parts.append(orjson.dumps(_titles(node, node.title, kept)))
         note = _kept_note(node, kept, cfg.slim and bool(node.elide) and len(kept) > 1) if top_level else ""
