@@ -30,11 +30,23 @@ class Span:
         return b"[" + b",".join(self.item_bytes) + b"]"
 
 
+_PLAIN_SCALARS = frozenset({int, float, bool, type(None)})
+
+
+def serialize_items(arr: list[object]) -> list[bytes]:
+    """Each item's canonical bytes, so that ``b"[" + b",".join(result) + b"]" == orjson.dumps(arr)``.
+
+    An array of numbers, booleans and nulls is serialized in one call and split at its commas (no
+    such item contains one); anything else item by item. Either way every item is serialized once.
+    """
+    if arr and set(map(type, arr)) <= _PLAIN_SCALARS:
+        return orjson.dumps(arr)[1:-1].split(b",")
+    return [orjson.dumps(x) for x in arr]
+
+
 def spans_of(value: object) -> list[Span]:
     """The document's spans, in document order, each item serialized exactly once."""
-    return [
-        Span(path, arr, [orjson.dumps(x) for x in arr]) for path, arr in object_arrays(value) if len(arr) >= 2
-    ]
+    return [Span(path, arr, serialize_items(arr)) for path, arr in object_arrays(value) if len(arr) >= 2]
 
 
 def minified(value: object, spans: list[Span]) -> bytes:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ import orjson
 from ... import _markers
 from ...ccr._keys import make_key
 from .._base import Compressed, Context
-from ._lossless import Span
+from ._lossless import Span, serialize_items
 from ._parse import Path, object_arrays, rebuild_with_marks
 from ._scalars import numeric_summary
 from ._stats import (
@@ -48,7 +49,9 @@ CRUSH_MIN_ITEMS = 3
 CRUSH_MIN_BYTES = 800
 """Arrays smaller than this stay whole: their marker would cost about as much as they do."""
 CHEAP_SHARE = 0.03
-"""Representatives and ordinary items are added while they cost at most this share of the input."""
+"""Representatives and ordinary items are added while they cost at most this share of the input…"""
+CHEAP_OF_BUDGET = 0.25
+"""…and at most this share of the budget (a huge input does not buy a full budget of filler)."""
 CUT_LENGTHS: tuple[int | None, ...] = (None, 200, 100, 50)
 _BAND = {0: math.inf, 1: 1000.0, 2: 100.0, 3: 10.0, 4: 0.0}
 """Priority of each tier; an item's weight (< 90) orders items inside its band."""
@@ -71,6 +74,8 @@ class Node:
     group_size: dict[int, int] = field(default_factory=dict)
     extra: frozenset[int] = frozenset()
     """Ordinary items added by the budget fill."""
+    can_crush: bool | None = None
+    ranked: list[tuple[float, int]] | None = None
     stored: tuple[str, bytes] | None = None
     """(key, payload) of the array, computed the first time it is crushed."""
     summary: str | None = None
@@ -86,8 +91,21 @@ class Node:
 
     @property
     def crushable(self) -> bool:
-        n = len(self.items)
-        return n >= CRUSH_MIN_ITEMS and sum(map(len, self.item_bytes)) + n + 1 >= CRUSH_MIN_BYTES
+        if self.can_crush is None:
+            n = len(self.items)
+            self.can_crush = (
+                n >= CRUSH_MIN_ITEMS and sum(map(len, self.item_bytes)) + n + 1 >= CRUSH_MIN_BYTES
+            )
+        return self.can_crush
+
+    def kept(self, floor: float) -> list[int]:
+        """Indices of the items with priority >= floor, plus the fill's extras, in document order."""
+        if self.ranked is None:  # (-priority, index), so the items above any floor are a prefix
+            self.ranked = sorted((-p, i) for i, p in enumerate(self.priority))
+        count = bisect_right(self.ranked, (-floor, math.inf))
+        chosen = [i for _, i in self.ranked[:count]]
+        chosen.extend(self.extra)
+        return sorted(set(chosen))
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +133,7 @@ def select(
     nodes = _build(top)
     _score(nodes, query_terms(ctx.query))
     hard = ctx.max_tokens
-    allowance = max(CHEAP_SHARE * input_tokens, 0.0)
+    allowance = min(CHEAP_SHARE * input_tokens, CHEAP_OF_BUDGET * hard)
 
     def attempt(cfg: _Config) -> tuple[str, list[tuple[str, bytes]], int] | None:
         rendered = _render_document(value, top, cfg, ndjson)
@@ -207,7 +225,7 @@ def _build(top: list[Node]) -> list[Node]:
                 continue
             for path, arr in object_arrays(item, max_depth=8):
                 if path and arr:
-                    child = Node(path, arr, [orjson.dumps(x) for x in arr], (*node.pattern, path))
+                    child = Node(path, arr, serialize_items(arr), (*node.pattern, path))
                     node.children[i].append(child)
                     queue.append(child)
     return nodes
@@ -259,8 +277,8 @@ def _score(nodes: list[Node], terms: list[bytes]) -> None:
     for node in nodes:
         n = len(node.items)
         if all(type(x) in (int, float) for x in node.items):
-            lo = min(range(n), key=lambda i: (node.items[i], i))
-            hi = max(range(n), key=lambda i: (node.items[i], -i))
+            lo = node.items.index(min(node.items))  # type: ignore[type-var]  # first of ties
+            hi = node.items.index(max(node.items))  # type: ignore[type-var]
             for i in (lo, hi):
                 node.tier[i] = min(node.tier[i], 2)
                 node.priority[i] = max(node.priority[i], _BAND[2] + 50.0)
@@ -309,7 +327,7 @@ def _render_parts(
 ) -> list[bytes] | None:
     n = len(node.items)
     crush = node.crushable
-    kept = [i for i in range(n) if node.priority[i] >= cfg.floor or i in node.extra] if crush else range(n)
+    kept = node.kept(cfg.floor) if crush else range(n)
     changed = False
     parts: list[bytes] = []
     prev = -1

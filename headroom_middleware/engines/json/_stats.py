@@ -411,10 +411,11 @@ def _outliers(numbers: dict[str, list[tuple[int, float]]], values: _Values, n: i
         mad = sorted(abs(x - med) for x in xs)[len(xs) // 2]
         if mad == 0 or not math.isfinite(mad):
             continue
-        scored = sorted(((abs(x - med) / (1.4826 * mad), i) for i, x in pts), key=lambda p: (-p[0], p[1]))
-        for z, i in scored[:5]:
-            if z > 3.5:
-                note(i, 1.0, OUTLIER)
+        # Only points past the cut-off (robust z > 3.5) are ranked; the five strongest are kept.
+        reach = 3.5 * 1.4826 * mad
+        far = [(-abs(x - med), i) for i, x in pts if abs(x - med) > reach]
+        for _, i in sorted(far)[:5]:
+            note(i, 1.0, OUTLIER)
 
 
 def _change_points(numbers: dict[str, list[tuple[int, float]]], n: int, note: _Note) -> None:
@@ -426,25 +427,46 @@ def _change_points(numbers: dict[str, list[tuple[int, float]]], n: int, note: _N
         xs = [x for _, x in pts]
         if not all(abs(x) < 1e100 for x in xs):  # squares must stay finite
             continue
-        total = sum(xs)
-        total_sq = sum(x * x for x in xs)
-        best, best_k = 0.0, -1
-        left = left_sq = 0.0
-        for k in range(1, m):
-            left += xs[k - 1]
-            left_sq += xs[k - 1] ** 2
-            if k < 3 or m - k < 3:
-                continue
-            mean_l, mean_r = left / k, (total - left) / (m - k)
-            ss = (left_sq - k * mean_l**2) + (total_sq - left_sq - (m - k) * mean_r**2)
-            sd = math.sqrt(max(ss, 0.0) / (m - 2))
-            diff = abs(mean_l - mean_r)
-            stat = diff / sd * math.sqrt(k * (m - k) / m) if sd > 0 else (math.inf if diff > 0 else 0.0)
-            if stat > best:
-                best, best_k = stat, k
-        if best_k > 0 and best > 6.0:
-            note(pts[best_k - 1][0], 1.0, CHANGE)
-            note(pts[best_k][0], 1.0, CHANGE)
+        if m > CHANGE_BLOCKS * 2:
+            # Long series: find the shift on block means, then report the block boundary.
+            size = m // CHANGE_BLOCKS
+            blocks = [math.fsum(xs[b : b + size]) / size for b in range(0, size * CHANGE_BLOCKS, size)]
+            k = _best_split(blocks)
+            if k > 0:
+                at = k * size
+                note(pts[at - 1][0], 1.0, CHANGE)
+                note(pts[at][0], 1.0, CHANGE)
+            continue
+        k = _best_split(xs)
+        if k > 0:
+            note(pts[k - 1][0], 1.0, CHANGE)
+            note(pts[k][0], 1.0, CHANGE)
+
+
+CHANGE_BLOCKS = 1000
+"""Series longer than twice this are searched for a shift on this many block means."""
+
+
+def _best_split(xs: list[float]) -> int:
+    """Where the strongest clear mean shift of ``xs`` is (both sides >= 3 points), or -1."""
+    m = len(xs)
+    total = sum(xs)
+    total_sq = sum(x * x for x in xs)
+    best, best_k = 0.0, -1
+    left = left_sq = 0.0
+    for k in range(1, m):
+        left += xs[k - 1]
+        left_sq += xs[k - 1] ** 2
+        if k < 3 or m - k < 3:
+            continue
+        mean_l, mean_r = left / k, (total - left) / (m - k)
+        ss = (left_sq - k * mean_l**2) + (total_sq - left_sq - (m - k) * mean_r**2)
+        sd = math.sqrt(max(ss, 0.0) / (m - 2))
+        diff = abs(mean_l - mean_r)
+        stat = diff / sd * math.sqrt(k * (m - k) / m) if sd > 0 else (math.inf if diff > 0 else 0.0)
+        if stat > best:
+            best, best_k = stat, k
+    return best_k if best_k > 0 and best > 6.0 else -1
 
 
 def _representatives(
