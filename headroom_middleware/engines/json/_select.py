@@ -74,6 +74,8 @@ class Node:
     group_size: dict[int, int] = field(default_factory=dict)
     extra: frozenset[int] = frozenset()
     """Ordinary items added by the budget fill."""
+    memo: dict[tuple[int, int | None, bool], bytes | None] = field(default_factory=dict)
+    """Renderings of items without nested crushes, by (index, cut, slim)."""
     can_crush: bool | None = None
     ranked: list[tuple[float, int]] | None = None
     stored: tuple[str, bytes] | None = None
@@ -153,13 +155,20 @@ def select(
         return sorted({p for node in nodes for p in node.priority if low <= p < high}, reverse=True)
 
     # 1. Everything of tier 2 or better, cutting long strings shorter until it fits.
+    # Uncut first; then the shortest cut, and only if that fits, the longest cut that fits.
     fits_hard = under(hard)
-    base, chosen = None, _Config(_BAND[2] - 0.5, None, True)
-    for cut in CUT_LENGTHS:
-        chosen = _Config(_BAND[2] - 0.5, cut, True)
-        base = fits_hard(chosen)
+    chosen = _Config(_BAND[2] - 0.5, CUT_LENGTHS[0], True)
+    base = fits_hard(chosen)
+    if base is None:
+        shortest = _Config(_BAND[2] - 0.5, CUT_LENGTHS[-1], True)
+        base = fits_hard(shortest)
         if base is not None:
-            break
+            chosen = shortest
+            for cut in CUT_LENGTHS[1:-1]:
+                got = fits_hard(_Config(_BAND[2] - 0.5, cut, True))
+                if got is not None:
+                    base, chosen = got, _Config(_BAND[2] - 0.5, cut, True)
+                    break
     if base is None:
         # 2. Drop the least important items (lowest priority first) at a short cut.
         cut = 32
@@ -444,9 +453,16 @@ def _render_item(
             replacements[kid.path] = out
     if not replacements and not slim and (cfg.cut is None or len(node.item_bytes[i]) <= cfg.cut):
         return None
+    # Without nested crushes the rendering depends on the cut and slimness only: the budget search
+    # renders the same items many times, so those are remembered.
+    memo_key = (i, cfg.cut, slim)
+    if not replacements and memo_key in node.memo:
+        return node.memo[memo_key]
     out = _assemble(item, replacements, cfg.cut, node.elide if slim else [])
-    if out is None or out == node.item_bytes[i]:
-        return None
+    if out is not None and out == node.item_bytes[i]:
+        out = None
+    if not replacements:
+        node.memo[memo_key] = out
     return out
 
 
