@@ -77,6 +77,7 @@ class Node:
     memo: dict[tuple[int, int | None, bool], bytes | None] = field(default_factory=dict)
     """Renderings of items without nested crushes, by (index, cut, slim)."""
     can_crush: bool | None = None
+    plain: bool | None = None
     ranked: list[tuple[float, int]] | None = None
     stored: tuple[str, bytes] | None = None
     """(key, payload) of the array, computed the first time it is crushed."""
@@ -90,6 +91,13 @@ class Node:
     @property
     def payload(self) -> bytes:
         return b"[" + b",".join(self.item_bytes) + b"]"
+
+    @property
+    def scalars(self) -> bool:
+        """True for an array of plain values (no objects or arrays inside)."""
+        if self.plain is None:
+            self.plain = not (set(map(type, self.items)) & {dict, list})
+        return self.plain
 
     @property
     def crushable(self) -> bool:
@@ -341,8 +349,11 @@ def _render_parts(
     parts: list[bytes] = []
     prev = -1
     top_level = len(node.pattern) == 1
+    # Gap markers orient the reader among records; next to bare values they would cost more than the
+    # values themselves, so arrays of scalars go without (the marker gives the count).
+    gaps = top_level and not node.scalars
     for i in kept:
-        if i - prev > 1 and top_level:  # gap markers only where they are few and orient the reader
+        if i - prev > 1 and gaps:
             parts.append(_gap(node, prev, i))
         # Slim: one full item per kind of item in the whole output shows the shape; later ones drop
         # the fields that are constant or follow from another field.
@@ -355,7 +366,7 @@ def _render_parts(
             changed = True
         parts.append(item)
         prev = i
-    if prev < n - 1 and top_level:
+    if prev < n - 1 and gaps:
         parts.append(_gap(node, prev, n))
     dropped = n - len(kept)
     if dropped:
@@ -416,8 +427,8 @@ def _kept_note(node: Node, kept: list[int] | range, slim: bool) -> str:
         EXTREME: "min/max",
         REPRESENTATIVE: "representative",
     }
-    bits = ["first", "last"] if len(node.items) > 1 else ["first"]
-    bits += [f"{c} {names[b]}" for b, c in counts.items() if c and b != REPRESENTATIVE]
+    # First and last are always kept and visible: not worth the words.
+    bits = [f"{c} {names[b]}" for b, c in counts.items() if c and b != REPRESENTATIVE]
     sizes = [node.group_size[i] for i in kept if i in node.group_size]
     if sizes:
         shown = ", ".join(str(s) for s in sizes[:6]) + (", …" if len(sizes) > 6 else "")
@@ -426,7 +437,7 @@ def _kept_note(node: Node, kept: list[int] | range, slim: bool) -> str:
     if extra:
         bits.append(f"{extra} sampled")
     if slim:
-        bits.append("kept items after the first omit fields that are constant or follow from another field")
+        bits.append("later items omit constant/derived fields")
     if node.summary is None:
         node.summary = numeric_summary(node.items)
     summary = node.summary
@@ -550,7 +561,7 @@ def _fill(
     ctx: Context,
 ) -> tuple[str, list[tuple[str, bytes]], int]:
     """Add evenly spaced ordinary items of the biggest crushed array while the total stays <= limit."""
-    crushed = [node for node in top if node.crushable]
+    crushed = [node for node in top if node.crushable and not node.scalars]  # numbers have a summary
     if not crushed:
         return base
     node = max(crushed, key=lambda nd: (len(nd.items), -top.index(nd)))
