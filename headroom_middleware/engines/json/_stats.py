@@ -163,6 +163,10 @@ def _value_key(value: object) -> object:
     return (type(value).__name__, value)
 
 
+def _is_number_key(key: object) -> bool:
+    return type(key) is tuple and key[0] in ("int", "float")
+
+
 def _column_signals(name: str, col: list[tuple[int, object]]) -> tuple[list[int], bool]:
     """Items whose value in this column signals trouble, and whether the signal is strong."""
     hits: list[int] = []
@@ -477,7 +481,12 @@ def _representatives(
     Returns representative index -> size of its group.
     """
     limit = min(_categorical_limit(n), 6)
-    keys = [p for p, by in values.items() if 2 <= len(by) <= limit and present[p] * 2 >= n]
+    # Groups by labels (strings, booleans), not by numbers: five latencies are not five kinds of item.
+    keys = [
+        p
+        for p, by in values.items()
+        if 2 <= len(by) <= limit and present[p] * 2 >= n and not any(_is_number_key(k) for k in by)
+    ]
     if not keys:
         return {}
     # One label per item and key (the value group it falls in; -1 when absent), zipped into signatures.
