@@ -9,11 +9,14 @@ Each item gets a tier, lower is more important:
 
 - 0 structural: first and last item of its array (set by the caller);
 - 1 error signals that discriminate (fire in a minority of items) and query matches;
-- 2 rare categorical values, rare presence or absence of a field, numeric outliers (median/MAD),
-  change points in numeric series, extremes of scalar arrays; first and last occurrence of errors
-  that are common;
-- 3 one representative per group of similar items (same categorical values), exact duplicates aside;
+- 2 items whose rarity weight is strong: rare categorical values, rare presence or absence of a
+  field, numeric outliers (median/MAD), change points (``_scalars``); the weight adds up over fields,
+  so an item that differs in many fields outranks one that differs in one;
+- 3 weaker rarity, errors that most items carry, one representative per group of similar items;
 - 4 ordinary.
+
+Per population it also finds the fields a slim rendering may leave out, and (``title_path``) the
+field that names records in prose.
 """
 
 from __future__ import annotations
@@ -21,31 +24,17 @@ from __future__ import annotations
 import math
 import re
 from bisect import bisect_right
-from collections import deque
 from collections.abc import Callable
-from typing import cast
 
 from .._signals import ERROR_WORDS_RE, EXIT_FIELDS, LEVEL_FIELDS, STATUS_FIELDS, field_signals
+from ._leaves import VALUE_KEY_CHARS, gather_columns, leaves, value_key
+from ._scalars import Note, change_points, outliers
 
 ORDINARY = 4
 
 # Reason bits, for the marker's "kept:" note.
 FIRST_LAST, ERROR, QUERY, RARE, OUTLIER, CHANGE, REPRESENTATIVE, EXTREME = (1 << i for i in range(8))
-REASON_NAMES = (
-    (ERROR, "errors"),
-    (QUERY, "query matches"),
-    (RARE, "rare values"),
-    (OUTLIER, "outliers"),
-    (CHANGE, "change points"),
-    (EXTREME, "extremes"),
-    (REPRESENTATIVE, "representatives"),
-)
 
-LEAF_DEPTH = 5
-"""Object levels flattened below an item (list steps are free but capped in width)."""
-MAX_LEAVES = 400
-LIST_WIDTH = 32
-VALUE_KEY_CHARS = 120
 _STATUS_TOKEN_RE = re.compile(r"\S{1,40}")
 """An error word in one short token (``failed``, ``CrashLoopBackOff``) is a status, not prose."""
 NAMED_SIGNALS = LEVEL_FIELDS | STATUS_FIELDS | EXIT_FIELDS
@@ -67,100 +56,8 @@ _ERROR_STEMS = (
     "refused",
 )
 
-Leaf = tuple[str, object]
 _Values = dict[str, dict[object, list[int]]]
 _Mark = Callable[[int, int, int], None]
-_Note = Callable[[int, float, int], None]
-# Identifiers are numbers without magnitude: no outliers or change points in them.
-_ID_NAME_RE = re.compile(r"(?:^|[._\-\]])(?:id|ids|uid|pid|number|num|index|idx)$|[a-z]Id$", re.I)
-
-
-def leaves(item: object) -> list[Leaf]:
-    """(path, scalar) pairs of ``item``, breadth-first, bounded in depth and count."""
-    out: list[Leaf] = []
-    if type(item) not in (dict, list):
-        return [("", item)]
-    frontier: list[tuple[str, object, int]] = [("", item, 0)]
-    while frontier and len(out) < MAX_LEAVES:
-        nxt: list[tuple[str, object, int]] = []
-        for path, node, depth in frontier:
-            if type(node) is dict:
-                if depth >= LEAF_DEPTH:
-                    continue
-                for k, v in node.items():
-                    p = f"{path}.{k}" if path else k
-                    if type(v) in (dict, list):
-                        nxt.append((p, v, depth + 1))
-                    else:
-                        out.append((p, v))
-            else:
-                assert isinstance(node, list)
-                # Records inside a list are items of a nested array with statistics of their own
-                # (their signals lift this item through propagation): only scalars and lists here.
-                p = f"{path}[]"
-                for v in node[:LIST_WIDTH]:
-                    if type(v) is list:
-                        nxt.append((p, v, depth))
-                    elif type(v) is not dict:
-                        out.append((p, v))
-        frontier = nxt
-    return out[:MAX_LEAVES]
-
-
-MAX_COLUMNS = 400
-"""Distinct leaf paths gathered per population (maps keyed by ids would have one per item)."""
-
-
-def gather_columns(items: list[object]) -> dict[str, list[tuple[int, object]]]:
-    """Leaf path -> (item index, scalar) for every item, in item order: the same leaves as ``leaves``
-    but gathered key by key with comprehensions instead of item by item, which is several times
-    faster on thousands of records."""
-    columns: dict[str, list[tuple[int, object]]] = {}
-    merged: dict[str, None] = {}
-    # Work list of (path, depth, [(item index, object)]): objects at the same path across items.
-    work: deque[tuple[str, int, list[tuple[int, object]]]] = deque([("", 0, list(enumerate(items)))])
-    while work and len(columns) < MAX_COLUMNS:
-        path, depth, nodes = work.popleft()
-        kinds = set(map(type, [x for _, x in nodes]))
-        dicts: list[tuple[int, object]]
-        lists: list[tuple[int, object]]
-        scalars: list[tuple[int, object]]
-        if kinds == {dict}:  # the common cases first: all records, or all scalars
-            dicts, lists, scalars = nodes, [], []
-        elif dict not in kinds and list not in kinds:
-            dicts, lists, scalars = [], [], nodes
-        else:
-            dicts = [(i, x) for i, x in nodes if type(x) is dict]
-            lists = [(i, x) for i, x in nodes if type(x) is list]
-            scalars = [(i, x) for i, x in nodes if type(x) is not dict and type(x) is not list]
-        if scalars:
-            if path in columns:
-                merged[path] = None  # the same path reached twice (a key spelled like a path)
-            columns.setdefault(path, []).extend(scalars)
-        if lists:
-            p = f"{path}[]"
-            arrays = cast("list[tuple[int, list[object]]]", lists)
-            elems = [(i, e) for i, x in arrays for e in x[:LIST_WIDTH] if type(e) is not dict]
-            if elems:
-                work.append((p, depth, elems))
-        if dicts and depth < LEAF_DEPTH:
-            records = cast("list[tuple[int, dict[str, object]]]", dicts)
-            keys: dict[str, object] = {}
-            for _, d in records:
-                keys.update(d)  # C-level merge: keys in first-seen order
-            for k in keys:
-                sub = [(i, d[k]) for i, d in records if k in d]
-                work.append((f"{path}.{k}" if path else k, depth + 1, sub))
-    for path in merged:
-        columns[path].sort(key=lambda p: p[0])  # stable: list elements keep their order within an item
-    return columns
-
-
-def _value_key(value: object) -> object:
-    """A hashable key telling 1, 1.0, True and "1" apart (strings stand for themselves)."""
-    if type(value) is str:
-        return value if len(value) <= VALUE_KEY_CHARS else value[:VALUE_KEY_CHARS]
-    return (type(value).__name__, value)
 
 
 def _is_number_key(key: object) -> bool:
@@ -176,7 +73,7 @@ def _column_signals(name: str, col: list[tuple[int, object]]) -> tuple[list[int]
         for i, v in col:
             if type(v) is not str and type(v) is not int:
                 continue
-            key = _value_key(v)
+            key = value_key(v)
             verdict = verdicts.get(key)
             if verdict is None:
                 verdict = verdicts[key] = field_signals(name, v)
@@ -312,7 +209,7 @@ def score(
         holders = 0
         last = -1
         for i, v in col:
-            key = v if type(v) is str and len(v) <= VALUE_KEY_CHARS else _value_key(v)
+            key = v if type(v) is str and len(v) <= VALUE_KEY_CHARS else value_key(v)
             idx = by_value.get(key)
             if idx is None:
                 by_value[key] = [i]
@@ -357,8 +254,9 @@ def score(
             reasons[i] |= why
 
         _rare(n, values, present, note)
-        _outliers(numbers, values, n, note)
-        _change_points(numbers, n, note)
+        categorical = {p for p, by in values.items() if len(by) <= _categorical_limit(n)}
+        outliers(numbers, categorical, note, OUTLIER)
+        change_points(numbers, n, note, CHANGE)
         top = max(weight)
         threshold = max(1.0, 0.25 * top)
         for i, w in enumerate(weight):
@@ -371,7 +269,7 @@ def score(
     return tier, reasons, groups, elide, weight
 
 
-def _mark_occurrences(idx: list[int], n: int, note: _Note, why: int) -> None:
+def _mark_occurrences(idx: list[int], n: int, note: Note, why: int) -> None:
     """All occurrences when they are few (three, or a tenth of the items), else the first and last."""
     if len(idx) <= max(3, n // 10):
         for i in idx:
@@ -381,7 +279,7 @@ def _mark_occurrences(idx: list[int], n: int, note: _Note, why: int) -> None:
         note(idx[-1], 1.0, why)
 
 
-def _rare(n: int, values: _Values, present: dict[str, int], note: _Note) -> None:
+def _rare(n: int, values: _Values, present: dict[str, int], note: Note) -> None:
     limit = _categorical_limit(n)
     for path, by_value in values.items():
         count = present[path]
@@ -403,74 +301,6 @@ def _rare(n: int, values: _Values, present: dict[str, int], note: _Note) -> None
                 for i in idx:
                     has[i] = 1
             _mark_occurrences([i for i in range(n) if not has[i]], n, note, RARE)
-
-
-def _outliers(numbers: dict[str, list[tuple[int, float]]], values: _Values, n: int, note: _Note) -> None:
-    limit = _categorical_limit(n)
-    for path, pts in numbers.items():
-        if len(pts) < 5 or len(values[path]) <= limit or _ID_NAME_RE.search(path):
-            continue  # few distinct values: rarity covers them
-        xs = sorted(x for _, x in pts)
-        med = xs[len(xs) // 2]
-        mad = sorted(abs(x - med) for x in xs)[len(xs) // 2]
-        if mad == 0 or not math.isfinite(mad):
-            continue
-        # Only points past the cut-off (robust z > 3.5) are ranked; the five strongest are kept.
-        reach = 3.5 * 1.4826 * mad
-        far = [(-abs(x - med), i) for i, x in pts if abs(x - med) > reach]
-        for _, i in sorted(far)[:5]:
-            note(i, 1.0, OUTLIER)
-
-
-def _change_points(numbers: dict[str, list[tuple[int, float]]], n: int, note: _Note) -> None:
-    """The strongest mean shift of each numeric series, when it is clear (both sides >= 3 points)."""
-    for path, pts in numbers.items():
-        m = len(pts)
-        if m < 8 or m * 10 < n * 8 or _ID_NAME_RE.search(path):
-            continue
-        xs = [x for _, x in pts]
-        if not all(abs(x) < 1e100 for x in xs):  # squares must stay finite
-            continue
-        if m > CHANGE_BLOCKS * 2:
-            # Long series: find the shift on block means, then report the block boundary.
-            size = m // CHANGE_BLOCKS
-            blocks = [math.fsum(xs[b : b + size]) / size for b in range(0, size * CHANGE_BLOCKS, size)]
-            k = _best_split(blocks)
-            if k > 0:
-                at = k * size
-                note(pts[at - 1][0], 1.0, CHANGE)
-                note(pts[at][0], 1.0, CHANGE)
-            continue
-        k = _best_split(xs)
-        if k > 0:
-            note(pts[k - 1][0], 1.0, CHANGE)
-            note(pts[k][0], 1.0, CHANGE)
-
-
-CHANGE_BLOCKS = 1000
-"""Series longer than twice this are searched for a shift on this many block means."""
-
-
-def _best_split(xs: list[float]) -> int:
-    """Where the strongest clear mean shift of ``xs`` is (both sides >= 3 points), or -1."""
-    m = len(xs)
-    total = sum(xs)
-    total_sq = sum(x * x for x in xs)
-    best, best_k = 0.0, -1
-    left = left_sq = 0.0
-    for k in range(1, m):
-        left += xs[k - 1]
-        left_sq += xs[k - 1] ** 2
-        if k < 3 or m - k < 3:
-            continue
-        mean_l, mean_r = left / k, (total - left) / (m - k)
-        ss = (left_sq - k * mean_l**2) + (total_sq - left_sq - (m - k) * mean_r**2)
-        sd = math.sqrt(max(ss, 0.0) / (m - 2))
-        diff = abs(mean_l - mean_r)
-        stat = diff / sd * math.sqrt(k * (m - k) / m) if sd > 0 else (math.inf if diff > 0 else 0.0)
-        if stat > best:
-            best, best_k = stat, k
-    return best_k if best_k > 0 and best > 6.0 else -1
 
 
 def _representatives(
@@ -565,7 +395,3 @@ def title_path(items: list[object]) -> str | None:
         if spaced * 2 >= len(vals) and 8 <= lengths[len(lengths) // 2] <= 100:
             return path
     return None
-
-
-def error_words(text: str) -> bool:
-    return ERROR_WORDS_RE.search(text) is not None
