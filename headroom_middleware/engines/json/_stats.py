@@ -25,6 +25,7 @@ import math
 import re
 from bisect import bisect_right
 from collections.abc import Callable
+from itertools import accumulate
 
 from .._signals import ERROR_WORDS_RE, EXIT_FIELDS, LEVEL_FIELDS, STATUS_FIELDS, field_signals
 from ._leaves import VALUE_KEY_CHARS, gather_columns, leaves, value_key
@@ -80,26 +81,23 @@ def _column_signals(name: str, col: list[tuple[int, object]]) -> tuple[list[int]
             if verdict and (not hits or hits[-1] != i):
                 hits.append(i)
         return hits, bool(hits)
-    strings = [(i, v) for i, v in col if type(v) is str]
-    if not strings:
+    texts = [v for _, v in col if type(v) is str]
+    if not texts:
         return hits, False
     # One regex pass over the whole column; match offsets map back to items.
-    joined = "\x00".join(v for _, v in strings)
+    joined = "\x00".join(texts)
     low = joined.lower()
     if not any(stem in low for stem in _ERROR_STEMS) or ERROR_WORDS_RE.search(joined) is None:
         return hits, False  # substring tests are far cheaper than the regex on calm columns
-    starts: list[int] = []
-    at = 0
-    for _, v in strings:
-        starts.append(at)
-        at += len(v) + 1
+    owners = [i for i, v in col if type(v) is str]
+    starts = [0, *accumulate(len(v) + 1 for v in texts)]
     last_k = -1
     for m in ERROR_WORDS_RE.finditer(joined):
         k = bisect_right(starts, m.start()) - 1
         if k == last_k:
             continue
         last_k = k
-        i, v = strings[k]
+        i, v = owners[k], texts[k]
         if not hits or hits[-1] != i:
             hits.append(i)
         if not strong and _STATUS_TOKEN_RE.fullmatch(v):
@@ -220,9 +218,8 @@ def score(
                 last = i
         values[path] = by_value
         present[path] = holders
-        nums = [(i, float(v)) for i, v in col if type(v) is int or type(v) is float]
-        if nums:
-            numbers[path] = nums
+        if any(_is_number_key(k) for k in by_value):
+            numbers[path] = [(i, float(v)) for i, v in col if type(v) is int or type(v) is float]
         hits, is_strong = _column_signals(_last_name(path), col)
         if hits:
             errors[path] = hits
