@@ -203,7 +203,13 @@ def run(only: str | None, runs: int) -> dict[str, Any]:
                 "peer": asdict(peer),
             }
         )
-    return {"method": _method(runs), "payloads": rows, "totals": _totals(rows)}
+    return {"method": _method(runs), "payloads": rows, "groups": _groups(rows), "totals": _totals(rows)}
+
+
+def _groups(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Totals per fixture folder: the real corpus on its own, apart from the generated shapes."""
+    folders = sorted({r["payload"].split("/", 1)[0] for r in rows})
+    return {f: _totals([r for r in rows if r["payload"].startswith(f + "/")]) for f in folders}
 
 
 def _method(runs: int) -> dict[str, Any]:
@@ -245,7 +251,26 @@ def _totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "payloads_larger_than_peer": [
             r["payload"] for r in rows if r["ours"]["tokens_after"] > r["peer"]["tokens_after"]
         ],
+        "payloads_slower_than_peer": [r["payload"] for r in rows if r["ours"]["ms"] > r["peer"]["ms"]],
     }
+
+
+def _total_row(label: str, t: dict[str, Any]) -> list[object]:
+    return [
+        label,
+        f"{t['tokens_before']:,}",
+        f"{t['ours_tokens_after']:,}",
+        f"{t['peer_tokens_after']:,}",
+        f"{t['ours_ratio']:.1%}",
+        f"{t['peer_ratio']:.1%}",
+        t["needles"],
+        f"{t['ours_visible']}/{t['ours_recoverable']}",
+        f"{t['peer_visible']}/{t['peer_recoverable']}",
+        f"{t['ours_ms']:.1f}",
+        f"{t['peer_ms']:.1f}",
+        f"{t['speedup']:.1f}",
+        "",
+    ]
 
 
 def render(results: dict[str, Any]) -> str:
@@ -284,25 +309,11 @@ def render(results: dict[str, Any]) -> str:
                 o["label"],
             ]
         )
+    for folder, group in results.get("groups", {}).items():
+        rows.append(_total_row(f"{folder}/ subtotal", group))
     t = results["totals"]
     n = t["needles"]
-    rows.append(
-        [
-            "TOTAL",
-            f"{t['tokens_before']:,}",
-            f"{t['ours_tokens_after']:,}",
-            f"{t['peer_tokens_after']:,}",
-            f"{t['ours_ratio']:.1%}",
-            f"{t['peer_ratio']:.1%}",
-            n,
-            f"{t['ours_visible']}/{t['ours_recoverable']}",
-            f"{t['peer_visible']}/{t['peer_recoverable']}",
-            f"{t['ours_ms']:.1f}",
-            f"{t['peer_ms']:.1f}",
-            f"{t['speedup']:.1f}",
-            "",
-        ]
-    )
+    rows.append(_total_row("TOTAL", t))
     m = results["method"]
     lines = [
         f"ours: {m['ours']}",
@@ -318,6 +329,8 @@ def render(results: dict[str, Any]) -> str:
         f"speed: ours {t['ours_ms']:.1f} ms, peer {t['peer_ms']:.1f} ms in total: "
         f"ours {t['speedup']:.1f}x faster",
         "payloads where ours is larger than peer: " + (", ".join(t["payloads_larger_than_peer"]) or "none"),
+        "payloads where ours is slower than peer: "
+        + (", ".join(t.get("payloads_slower_than_peer", [])) or "none"),
     ]
     return "\n".join(lines)
 
