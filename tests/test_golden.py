@@ -3,7 +3,7 @@
 For ``fixtures/<dir>/<name>`` the golden files are ``fixtures/golden/<dir>/<name>.out`` (exactly
 ``r.text`` as UTF-8) and ``<name>.meta.json`` (strategy, keys, token figures, is_json). Any change
 to an engine that changes what the model sees shows up here as a diff to review; when the change is
-intended, rewrite them with::
+intended, rewrite them (orphans of removed fixtures are deleted) with::
 
     .venv/bin/python -m pytest tests/test_golden.py --regen-golden
 
@@ -65,10 +65,14 @@ def test_output_matches_golden(
         )
 
 
-def test_no_orphan_golden_files(all_fixture_paths: list[Path]) -> None:
-    """A golden file whose fixture is gone would pin nothing; remove it with the fixture."""
+def test_no_orphan_golden_files(all_fixture_paths: list[Path], regen_golden: bool) -> None:
+    """A golden file whose fixture is gone would pin nothing; ``--regen-golden`` deletes it."""
     expected = set()
     for path in all_fixture_paths:
         expected.update(_golden_paths(path))
     present = {p for p in GOLDEN.rglob("*") if p.is_file()} if GOLDEN.exists() else set()
+    if regen_golden:
+        for orphan in present - expected:
+            orphan.unlink()
+        present &= expected
     assert sorted(map(str, present - expected)) == []
