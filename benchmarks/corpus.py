@@ -29,6 +29,7 @@ Usage::
     .venv/bin/python benchmarks/corpus.py                # table
     .venv/bin/python benchmarks/corpus.py --json         # machine-readable results
     .venv/bin/python benchmarks/corpus.py --only prometheus --runs 5
+    .venv/bin/python benchmarks/corpus.py --quick        # one run per payload
 """
 
 from __future__ import annotations
@@ -340,8 +341,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print machine-readable results")
     parser.add_argument("--only", metavar="NAME", help="only payloads whose name contains NAME")
     parser.add_argument("--runs", type=int, default=3, help="cold runs per payload (median; default 3)")
+    parser.add_argument("--quick", action="store_true", help="one cold run per payload (same as --runs 1)")
     args = parser.parse_args(argv)
-    results = run(args.only, max(1, args.runs))
+    results = run(args.only, 1 if args.quick else max(1, args.runs))
     print(json.dumps(results, indent=1) if args.json else render(results))
     return 0
 
