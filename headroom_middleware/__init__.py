@@ -1,9 +1,9 @@
 """headroom-middleware: compress big tool outputs before they reach the model, keep the originals.
 
-    import headroom_middleware as hm
-    store = hm.MemoryStore()
-    r = hm.crush(tool_output, store=store)     # r.text is what the model sees
-    hm.retrieve(store, r.keys[0])               # the original, byte for byte
+import headroom_middleware as hm
+store = hm.MemoryStore()
+r = hm.crush(tool_output, store=store)     # r.text is what the model sees
+hm.retrieve(store, r.keys[0])               # the original, byte for byte
 """
 
 from ._crush import DEFAULT_MAX_TOKENS, crush

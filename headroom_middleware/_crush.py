@@ -41,8 +41,9 @@ def plan(
 ) -> engines.Compressed:
     """The engine's answer for ``text`` without touching any store (safe to run in another process)."""
     budget = DEFAULT_MAX_TOKENS if max_tokens is None else max(int(max_tokens), 1)
-    ctx = engines.Context(max_tokens=budget, count_tokens=count_tokens or estimate_tokens, query=query,
-                          lossy=lossy)
+    ctx = engines.Context(
+        max_tokens=budget, count_tokens=count_tokens or estimate_tokens, query=query, lossy=lossy
+    )
     return engines.compress(text, ctx)
 
 
@@ -69,8 +70,9 @@ def crush(
             try:
                 _store_all(store, result)
             except Exception as exc:  # a store that raises is a store that refused
-                log.warning("headroom: store refused an original (%s); keeping a lossless form",
-                            type(exc).__name__)
+                log.warning(
+                    "headroom: store refused an original (%s); keeping a lossless form", type(exc).__name__
+                )
                 result = plan(text, query=query, max_tokens=max_tokens, count_tokens=counter, lossy=False)
         after = counter(result.text)
         if after >= before and not result.originals:
@@ -79,8 +81,11 @@ def crush(
     except Exception as exc:
         if strict:
             raise
-        log.warning("headroom: crush failed (%s: %s); passing the original through",
-                    type(exc).__name__, str(exc)[:200])
+        log.warning(
+            "headroom: crush failed (%s: %s); passing the original through",
+            type(exc).__name__,
+            str(exc)[:200],
+        )
         n = _safe_count(counter, text)
         return CrushResult(text, (), n, n, "passthrough:error")
 

@@ -13,8 +13,23 @@ ERROR_WORDS_RE = re.compile(
 
 # Severity values at warning or above, as logging libraries and alerting systems spell them.
 SEVERE_LEVELS = frozenset(
-    {"warn", "warning", "error", "err", "fatal", "critical", "crit", "alert", "emerg", "emergency", "panic",
-     "severe", "high", "major", "page"}
+    {
+        "warn",
+        "warning",
+        "error",
+        "err",
+        "fatal",
+        "critical",
+        "crit",
+        "alert",
+        "emerg",
+        "emergency",
+        "panic",
+        "severe",
+        "high",
+        "major",
+        "page",
+    }
 )
 LEVEL_FIELDS = frozenset({"level", "severity", "loglevel", "log_level", "levelname", "priority", "lvl"})
 STATUS_FIELDS = frozenset({"status", "status_code", "statuscode", "http_status", "code", "response_code"})
