@@ -16,7 +16,7 @@ demo: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
-	$(PY) -m ruff format --check headroom_middleware
+	$(PY) -m ruff format --check headroom_middleware integrations examples benchmarks tests fixtures
 	$(PY) -m mypy
 
 test: lint
