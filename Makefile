@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: demo test lint bench clean
+.PHONY: demo demo-core test lint bench clean
 
 $(VENV)/.installed: pyproject.toml $(wildcard integrations/*/pyproject.toml)
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -12,6 +12,9 @@ $(VENV)/.installed: pyproject.toml $(wildcard integrations/*/pyproject.toml)
 	touch $@
 
 demo: $(VENV)/.installed
+	$(PY) examples/litellm_agent.py
+
+demo-core: $(VENV)/.installed
 	$(VENV)/bin/headroom-middleware demo
 
 lint: $(VENV)/.installed
