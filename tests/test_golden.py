@@ -67,7 +67,7 @@ def test_output_matches_golden(
 
 def test_no_orphan_golden_files(all_fixture_paths: list[Path], regen_golden: bool) -> None:
     """A golden file whose fixture is gone would pin nothing; ``--regen-golden`` deletes it."""
-    expected = set()
+    expected: set[Path] = set()
     for path in all_fixture_paths:
         expected.update(_golden_paths(path))
     present = {p for p in GOLDEN.rglob("*") if p.is_file()} if GOLDEN.exists() else set()
