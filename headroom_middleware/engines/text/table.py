@@ -98,7 +98,7 @@ def looks_like(head: str) -> bool:
 
 
 def _is_ls(lines: Sequence[str]) -> bool:
-    body = lines[1:] if lines[0].startswith("total ") else lines
+    body = lines[1:] if lines and lines[0].startswith("total ") else lines
     return len(body) >= 2 and sum(1 for line in body if _LS_RE.match(line)) >= 0.8 * len(body)
 
 
@@ -113,6 +113,8 @@ def _split_delimited(line: str, delimiter: str) -> list[str]:
 
 def _delimiter_of(lines: Sequence[str]) -> str | None:
     """The CSV/TSV delimiter when the lines are a delimited table with a header of names."""
+    if not lines:
+        return None
     for delimiter in _DELIMITERS:
         if delimiter not in lines[0]:
             continue
@@ -198,6 +200,8 @@ def _parse(lines: Sequence[str]) -> tuple[bytearray, list[_Table]]:
     kinds = bytearray([OTHER]) * n
     nonblank = [line for line in lines[:60] if line.strip()]
     tables: list[_Table] = []
+    if not nonblank:
+        return kinds, tables  # blank lines only: no table
     if _is_ls(nonblank):
         table = _Table(-1, list(_LS_NAMES))
         for i, line in enumerate(lines):
