@@ -325,3 +325,24 @@ def test_corpus_output_small_valid_and_recoverable(name: str) -> None:
     needles = {d["file"]: d["needles"] for d in orjson.loads((CORPUS / "needles.json").read_bytes())}[name]
     everything = r.text + "".join(p.decode() for _, p in r.originals)
     assert all(n in everything for n in needles)
+
+
+# --- memory -------------------------------------------------------------------------------------
+
+
+def test_item_bytes_hold_no_oversized_buffers() -> None:
+    """Kept item bytes cost about their length: orjson's output buffers (kilobytes per call) must not
+    be kept once per item of a big array (that made a 20 MB array cost 17x its size)."""
+    import tracemalloc
+
+    from headroom_middleware.engines.json import _lossless
+
+    value = orjson.loads(orjson.dumps(_records(3000)))
+    tracemalloc.start()
+    try:
+        spans = _lossless.spans_of(value)
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    size = sum(map(len, spans[0].item_bytes))
+    assert held < 2 * size, (held, size)

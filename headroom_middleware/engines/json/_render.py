@@ -14,6 +14,7 @@ import orjson
 
 from ... import _markers
 from ...ccr._keys import make_key
+from ._lossless import exact
 from ._nodes import Node
 from ._parse import Path, rebuild_with_marks
 from ._scalars import numeric_summary
@@ -201,7 +202,7 @@ def _render_item(
     if out is not None and out == node.item_bytes[i]:
         out = None
     if not replacements:
-        node.memo[memo_key] = out
+        node.memo[memo_key] = None if out is None else exact(out)  # kept: no oversized orjson buffer
     return out
 
 
