@@ -54,48 +54,68 @@ MAX_COLUMNS = 400
 """Distinct leaf paths gathered per population (maps keyed by ids would have one per item)."""
 
 
-def gather_columns(items: list[object]) -> dict[str, list[tuple[int, object]]]:
-    """Leaf path -> (item index, scalar) for every item, in item order: the same leaves as ``leaves``
-    but gathered key by key with comprehensions instead of item by item, which is several times
-    faster on thousands of records."""
-    columns: dict[str, list[tuple[int, object]]] = {}
+Column = tuple[list[int], list[object]]
+"""Item indices and their scalars, side by side (no tuple per leaf: big arrays have millions)."""
+_MISSING = object()
+
+
+def gather_columns(items: list[object]) -> dict[str, Column]:
+    """Leaf path -> (item indices, scalars) for every item, in item order: the same leaves as
+    ``leaves`` but gathered key by key with comprehensions instead of item by item, which is several
+    times faster on thousands of records."""
+    columns: dict[str, Column] = {}
     merged: dict[str, None] = {}
-    # Work list of (path, depth, [(item index, object)]): objects at the same path across items.
-    work: deque[tuple[str, int, list[tuple[int, object]]]] = deque([("", 0, list(enumerate(items)))])
+    # Work list of (path, depth, item indices, objects): objects at the same path across items.
+    work: deque[tuple[str, int, list[int], list[object]]] = deque([("", 0, list(range(len(items))), items)])
     while work and len(columns) < MAX_COLUMNS:
-        path, depth, nodes = work.popleft()
-        kinds = set(map(type, [x for _, x in nodes]))
-        dicts: list[tuple[int, object]]
-        lists: list[tuple[int, object]]
-        scalars: list[tuple[int, object]]
+        path, depth, idxs, nodes = work.popleft()
+        kinds = set(map(type, nodes))
+        d_i: list[int]
+        d_v: list[object]
+        l_i: list[int]
+        l_v: list[object]
+        s_i: list[int]
+        s_v: list[object]
         if kinds == {dict}:  # the common cases first: all records, or all scalars
-            dicts, lists, scalars = nodes, [], []
+            d_i, d_v, l_i, l_v, s_i, s_v = idxs, nodes, [], [], [], []
         elif dict not in kinds and list not in kinds:
-            dicts, lists, scalars = [], [], nodes
+            d_i, d_v, l_i, l_v, s_i, s_v = [], [], [], [], idxs, nodes
         else:
-            dicts = [(i, x) for i, x in nodes if type(x) is dict]
-            lists = [(i, x) for i, x in nodes if type(x) is list]
-            scalars = [(i, x) for i, x in nodes if type(x) is not dict and type(x) is not list]
-        if scalars:
+            d_i = [i for i, x in zip(idxs, nodes, strict=True) if type(x) is dict]
+            d_v = [x for x in nodes if type(x) is dict]
+            l_i = [i for i, x in zip(idxs, nodes, strict=True) if type(x) is list]
+            l_v = [x for x in nodes if type(x) is list]
+            s_i = [i for i, x in zip(idxs, nodes, strict=True) if type(x) is not dict and type(x) is not list]
+            s_v = [x for x in nodes if type(x) is not dict and type(x) is not list]
+        if s_i:
             if path in columns:
                 merged[path] = None  # the same path reached twice (a key spelled like a path)
-            columns.setdefault(path, []).extend(scalars)
-        if lists:
-            p = f"{path}[]"
-            arrays = cast("list[tuple[int, list[object]]]", lists)
-            elems = [(i, e) for i, x in arrays for e in x[:LIST_WIDTH] if type(e) is not dict]
-            if elems:
-                work.append((p, depth, elems))
-        if dicts and depth < LEAF_DEPTH:
-            records = cast("list[tuple[int, dict[str, object]]]", dicts)
+                columns[path] = (columns[path][0] + s_i, columns[path][1] + s_v)
+            else:
+                columns[path] = (s_i, s_v)  # shared lists, never changed in place
+        if l_i:
+            arrays = cast("list[list[object]]", l_v)
+            e_i = [i for i, x in zip(l_i, arrays, strict=True) for e in x[:LIST_WIDTH] if type(e) is not dict]
+            if e_i:
+                e_v = [e for x in arrays for e in x[:LIST_WIDTH] if type(e) is not dict]
+                work.append((f"{path}[]", depth, e_i, e_v))
+        if d_i and depth < LEAF_DEPTH:
+            records = cast("list[dict[str, object]]", d_v)
             keys: dict[str, object] = {}
-            for _, d in records:
+            for d in records:
                 keys.update(d)  # C-level merge: keys in first-seen order
             for k in keys:
-                sub = [(i, d[k]) for i, d in records if k in d]
-                work.append((f"{path}.{k}" if path else k, depth + 1, sub))
+                sub = [d.get(k, _MISSING) for d in records]
+                if _MISSING in sub:  # C-level scan; only sparse keys pay for the filtering
+                    sub_i = [i for i, v in zip(d_i, sub, strict=True) if v is not _MISSING]
+                    sub = [v for v in sub if v is not _MISSING]
+                else:
+                    sub_i = d_i
+                work.append((f"{path}.{k}" if path else k, depth + 1, sub_i, sub))
     for path in merged:
-        columns[path].sort(key=lambda p: p[0])  # stable: list elements keep their order within an item
+        # Stable by item index: list elements keep their order within an item.
+        order = sorted(range(len(columns[path][0])), key=columns[path][0].__getitem__)
+        columns[path] = ([columns[path][0][j] for j in order], [columns[path][1][j] for j in order])
     return columns
 
 

@@ -25,10 +25,11 @@ import math
 import re
 from bisect import bisect_right
 from collections.abc import Callable
-from itertools import accumulate
+from itertools import accumulate, compress, repeat
+from operator import eq
 
 from .._signals import ERROR_WORDS_RE, EXIT_FIELDS, LEVEL_FIELDS, STATUS_FIELDS, field_signals
-from ._leaves import VALUE_KEY_CHARS, gather_columns, leaves, value_key
+from ._leaves import VALUE_KEY_CHARS, Column, gather_columns, leaves, value_key
 from ._scalars import Note, change_points, outliers
 
 ORDINARY = 4
@@ -65,13 +66,13 @@ def _is_number_key(key: object) -> bool:
     return type(key) is tuple and key[0] in ("int", "float")
 
 
-def _column_signals(name: str, col: list[tuple[int, object]]) -> tuple[list[int], bool]:
+def _column_signals(name: str, col: Column) -> tuple[list[int], bool]:
     """Items whose value in this column signals trouble, and whether the signal is strong."""
     hits: list[int] = []
     strong = False
     if name.lower() in NAMED_SIGNALS:
         verdicts: dict[object, bool] = {}
-        for i, v in col:
+        for i, v in zip(*col, strict=True):
             if type(v) is not str and type(v) is not int:
                 continue
             key = value_key(v)
@@ -81,7 +82,7 @@ def _column_signals(name: str, col: list[tuple[int, object]]) -> tuple[list[int]
             if verdict and (not hits or hits[-1] != i):
                 hits.append(i)
         return hits, bool(hits)
-    texts = [v for _, v in col if type(v) is str]
+    texts = [v for v in col[1] if type(v) is str]
     if not texts:
         return hits, False
     # One regex pass over the whole column; match offsets map back to items.
@@ -89,7 +90,7 @@ def _column_signals(name: str, col: list[tuple[int, object]]) -> tuple[list[int]
     low = joined.lower()
     if not any(stem in low for stem in _ERROR_STEMS) or ERROR_WORDS_RE.search(joined) is None:
         return hits, False  # substring tests are far cheaper than the regex on calm columns
-    owners = [i for i, v in col if type(v) is str]
+    owners = [i for i, v in zip(*col, strict=True) if type(v) is str]
     starts = [0, *accumulate(len(v) + 1 for v in texts)]
     last_k = -1
     for m in ERROR_WORDS_RE.finditer(joined):
@@ -203,23 +204,13 @@ def score(
     errors: dict[str, list[int]] = {}
     strong: dict[str, None] = {}
     for path, col in columns.items():
-        by_value: dict[object, list[int]] = {}
-        holders = 0
-        last = -1
-        for i, v in col:
-            key = v if type(v) is str and len(v) <= VALUE_KEY_CHARS else value_key(v)
-            idx = by_value.get(key)
-            if idx is None:
-                by_value[key] = [i]
-            elif idx[-1] != i:
-                idx.append(i)
-            if i != last:
-                holders += 1
-                last = i
+        by_value, holders = _group_by_value(col)
         values[path] = by_value
         present[path] = holders
         if any(_is_number_key(k) for k in by_value):
-            numbers[path] = [(i, float(v)) for i, v in col if type(v) is int or type(v) is float]
+            numbers[path] = [
+                (i, float(v)) for i, v in zip(*col, strict=True) if type(v) is int or type(v) is float
+            ]
         hits, is_strong = _column_signals(_last_name(path), col)
         if hits:
             errors[path] = hits
@@ -264,6 +255,41 @@ def score(
         groups = _representatives(n, values, present, tier, mark)
         elide = _elidable(n, values, present)
     return tier, reasons, groups, elide, weight
+
+
+FEW_VALUES = 24
+"""Columns with at most this many distinct values are grouped by C-level passes, one per value."""
+
+
+def _group_by_value(col: Column) -> tuple[dict[object, list[int]], int]:
+    """Value key -> indices of the items holding it (each index once, in order), and how many items
+    hold the column at all.
+
+    Most columns hold one value per item: those are grouped without a Python step per value when
+    every value is distinct (ids) or when there are few distinct values (states, methods), by one
+    C-level pass per value; the rest take the general loop.
+    """
+    idxs = col[0]
+    keys = [v if type(v) is str and len(v) <= VALUE_KEY_CHARS else value_key(v) for v in col[1]]
+    if len(set(idxs)) == len(idxs):  # one value per item
+        distinct = dict.fromkeys(keys)
+        if len(distinct) == len(keys):
+            return dict(zip(keys, [[i] for i in idxs], strict=True)), len(idxs)
+        if len(distinct) <= FEW_VALUES:
+            return {key: list(compress(idxs, map(eq, repeat(key), keys))) for key in distinct}, len(idxs)
+    by_value: dict[object, list[int]] = {}
+    holders = 0
+    last = -1
+    for i, key in zip(idxs, keys, strict=True):
+        idx = by_value.get(key)
+        if idx is None:
+            by_value[key] = [i]
+        elif idx[-1] != i:
+            idx.append(i)
+        if i != last:
+            holders += 1
+            last = i
+    return by_value, holders
 
 
 def _mark_occurrences(idx: list[int], n: int, note: Note, why: int) -> None:
