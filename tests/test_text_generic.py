@@ -8,6 +8,8 @@ binary-looking text, lone surrogates) end to end through ``hm.crush`` with a ``M
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 import tracemalloc
 
 import pytest
@@ -230,3 +232,57 @@ def test_any_input_any_engine_is_bounded_deterministic_and_recoverable(
     assert marker_keys(r.text) == [key]
     marker_only = estimate_tokens(r.text.rsplit("\n", 1)[-1]) + 12
     assert estimate_tokens(r.text) <= max(budget, marker_only)
+
+
+# --- big inputs: counted once, bounded memory -------------------------------------------------------
+
+
+def test_over_budget_input_is_not_counted_whole_again() -> None:
+    """``crush`` has counted the input; an engine that can prove it is over budget from a prefix
+    (any tokenizer) must not count all of it a second time."""
+    from headroom_middleware.engines.text import TEXT_KINDS
+
+    text = "".join(
+        f"2024-01-01 12:00:{i % 60:02d} INFO worker {i} done in {i % 97} ms\n" for i in range(20_000)
+    )
+    counted: list[int] = []
+
+    def counter(s: str) -> int:
+        counted.append(len(s))
+        return estimate_tokens(s)
+
+    ctx = Context(max_tokens=500, count_tokens=counter)
+    for kind, _, compress in [*TEXT_KINDS, ("text", None, compress_generic)]:
+        counted.clear()
+        result = compress(text, ctx)
+        assert result.originals, kind
+        assert max(counted) < len(text), kind
+
+
+@pytest.mark.parametrize("text", ["", " " * 10_000, "a  b\n" * 999, "é\ud800 12\n" * 50, "x" * 4001])
+def test_estimate_floor_is_a_lower_bound(text: str) -> None:
+    from headroom_middleware.engines.text._fit import estimate_floor
+
+    assert estimate_floor(text) <= estimate_tokens(text)
+
+
+_RSS_CHILD = """
+import resource, sys
+import headroom_middleware as hm
+text = "x\\n" * (10 * 2**20)
+store = hm.MemoryStore(max_bytes=256 * 2**20, stripes=1)  # one stripe: the 20 MB original is taken
+with open("/proc/self/statm") as f:
+    before = int(f.read().split()[1]) * resource.getpagesize()
+r = hm.crush(text, store=store, strict=True)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before, len(text), r.strategy)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm")
+def test_many_short_lines_resident_memory() -> None:
+    """20 MB of 2-character lines: line offsets are kept in C arrays, not lists of int objects (that
+    cost 26x the input before)."""
+    proc = subprocess.run([sys.executable, "-c", _RSS_CHILD], capture_output=True, text=True, check=True)
+    growth, size, strategy = proc.stdout.split()
+    assert strategy == "text:lines"
+    assert int(growth) < 12 * int(size), f"resident growth {int(growth) / int(size):.1f}x the input"

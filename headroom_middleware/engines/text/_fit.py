@@ -18,6 +18,7 @@ from itertools import pairwise
 from typing import TypeVar
 
 from ... import _markers
+from ..._tokens import estimate_tokens
 from ...ccr._keys import make_key
 from .._base import Context
 from .._lines import render_kept
@@ -166,8 +167,35 @@ def plural(n: int, word: str) -> str:
 
 
 def within_budget(text: str, ctx: Context) -> bool:
-    """True when ``text`` may pass through unchanged: it fits, or nothing may be dropped."""
-    return not ctx.lossy or ctx.count_tokens(text) <= ctx.max_tokens
+    """True when ``text`` may pass through unchanged: it fits, or nothing may be dropped.
+
+    ``crush`` has just counted the whole input; counting it again here would double the cost on a big
+    one. With the built-in estimator a one-pass lower bound settles most big inputs without the count.
+    """
+    if not ctx.lossy:
+        return True
+    if ctx.count_tokens is estimate_tokens:
+        if estimate_floor(text) > ctx.max_tokens:
+            return False
+    else:
+        # Any tokenizer: a prefix far over budget settles it (a cut word may cost a few more tokens
+        # alone than inside the whole, hence the margin), without counting megabytes twice.
+        prefix_chars = 16 * ctx.max_tokens
+        if len(text) > prefix_chars and ctx.count_tokens(text[:prefix_chars]) > ctx.max_tokens + 16:
+            return False
+    return ctx.count_tokens(text) <= ctx.max_tokens
+
+
+def estimate_floor(text: str) -> int:
+    """A lower bound of ``estimate_tokens(text)`` from one ``str.count``: every character that is not
+    a space adds at least ``_MIN_TOKENS_PER_CHAR`` (newlines and digits add more, runs of spaces may
+    add nothing), and the estimate only adds non-negative terms to that.
+    """
+    return int(_MIN_TOKENS_PER_CHAR * (len(text) - text.count(" "))) - 1  # - 1: float rounding
+
+
+_MIN_TOKENS_PER_CHAR = 0.2575
+"""The smallest coefficient ``_tokens.estimate_tokens`` gives a character that is not a space."""
 
 
 def stored_original(text: str) -> tuple[str, bytes]:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 
 from ... import _markers
 from .._base import Context
+from . import _fit
 
 GapDescriber = Callable[[int, int], "tuple[int, str] | None"]
 """``describe(start, end)`` for the dropped lines ``start..end-1``: ``(count, unit)`` for a gap marker
@@ -21,15 +22,8 @@ GapDescriber = Callable[[int, int], "tuple[int, str] | None"]
 
 
 def within_budget(text: str, ctx: Context) -> bool:
-    """True when ``text`` fits ``ctx.max_tokens``; a prefix decides first, since big inputs are common.
-
-    A prefix never counts more tokens than the whole, so a prefix over budget settles it without
-    counting megabytes.
-    """
-    prefix_chars = 16 * ctx.max_tokens
-    if len(text) > prefix_chars and ctx.count_tokens(text[:prefix_chars]) > ctx.max_tokens:
-        return False
-    return ctx.count_tokens(text) <= ctx.max_tokens
+    """True when ``text`` fits ``ctx.max_tokens``, decided cheaply for big inputs (``_fit.within_budget``)."""
+    return _fit.within_budget(text, ctx)
 
 
 def fit_levels(

@@ -16,6 +16,7 @@ single-line input cheap.
 from __future__ import annotations
 
 import re
+from array import array
 from bisect import bisect_right
 from collections.abc import Iterable
 from itertools import accumulate, compress
@@ -98,7 +99,10 @@ class LineIndex:
         self._low = scan_text.encode("utf-8", "surrogatepass").lower()
         # Byte offsets of line starts (they differ from character offsets once a line is not ASCII).
         lengths = map(len, self.scan_lines if scan_text.isascii() else self._low.split(b"\n"))
-        self._starts = [0, *accumulate(map((1).__add__, lengths))]
+        # A C array, not a list: a list holds one int object per line (about 40 bytes each), which on
+        # a text of many short lines costs far more memory than the text itself.
+        self._starts = array("q", [0])
+        self._starts.extend(accumulate(map((1).__add__, lengths)))
         del self._starts[len(self.scan_lines) :]
 
     def __len__(self) -> int:

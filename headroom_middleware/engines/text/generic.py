@@ -9,7 +9,10 @@ is stored under the key the closing marker names.
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_right
+from itertools import compress, islice
+from operator import ne
 
 from .._base import Compressed, Context
 from ._fit import Selection, plural, spread, stored_original, within_budget
@@ -62,7 +65,10 @@ def compress_generic(text: str, ctx: Context) -> Compressed:
     cap = max(sel.used, int(ctx.max_tokens * CONTEXT_SHARE))
     head, tail = ALWAYS_HEAD, n - ALWAYS_TAIL - 1
     while head <= tail and (take(head, limit=cap) | take(tail, limit=cap)):
-        head, tail = head + 1, tail - 1
+        # Step over whole runs: the lines of a run of identical lines are shown once, at its start.
+        start, size = runs.of(head)
+        head = start + size
+        tail = runs.of(tail)[0] - 1
 
     error_set = set(errors)
     match_set = set(matches)
@@ -85,7 +91,9 @@ class _Runs:
     """Runs of identical consecutive lines: each line maps to the first line of its run."""
 
     def __init__(self, lines: list[str]) -> None:
-        self.starts = [0, *(i for i in range(1, len(lines)) if lines[i] != lines[i - 1])]
+        # A C array: one int object per line in a list would outweigh a text of short lines.
+        self.starts = array("q", [0])
+        self.starts.extend(compress(range(1, len(lines)), map(ne, islice(lines, 1, None), lines)))
         self.total = len(lines)
 
     def of(self, i: int) -> tuple[int, int]:
