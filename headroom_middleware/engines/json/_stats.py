@@ -27,6 +27,7 @@ from bisect import bisect_right
 from collections.abc import Callable
 from itertools import accumulate, compress, repeat
 from operator import eq
+from typing import cast
 
 from .._signals import ERROR_WORDS_RE, EXIT_FIELDS, LEVEL_FIELDS, STATUS_FIELDS, field_signals
 from ._leaves import VALUE_KEY_CHARS, Column, gather_columns, leaves, value_key
@@ -207,7 +208,7 @@ def score(
         by_value, holders = _group_by_value(col)
         values[path] = by_value
         present[path] = holders
-        if any(_is_number_key(k) for k in by_value):
+        if not _NUMBER_TYPES.isdisjoint(map(type, col[1])):
             numbers[path] = [
                 (i, float(v)) for i, v in zip(*col, strict=True) if type(v) is int or type(v) is float
             ]
@@ -261,6 +262,20 @@ FEW_VALUES = 24
 """Columns with at most this many distinct values are grouped by C-level passes, one per value."""
 
 
+_NUMBER_TYPES = frozenset({int, float})
+
+
+def _value_keys(vals: list[object]) -> list[object]:
+    """``value_key`` of each value, in bulk for columns of one type (C-level where possible)."""
+    kinds = set(map(type, vals))
+    if kinds == {str}:
+        if max(map(len, cast("list[str]", vals))) <= VALUE_KEY_CHARS:
+            return vals
+    elif len(kinds) == 1 and not kinds & {str, dict, list}:
+        return list(zip(repeat(next(iter(kinds)).__name__), vals))
+    return [v if type(v) is str and len(v) <= VALUE_KEY_CHARS else value_key(v) for v in vals]
+
+
 def _group_by_value(col: Column) -> tuple[dict[object, list[int]], int]:
     """Value key -> indices of the items holding it (each index once, in order), and how many items
     hold the column at all.
@@ -270,14 +285,22 @@ def _group_by_value(col: Column) -> tuple[dict[object, list[int]], int]:
     C-level pass per value; the rest take the general loop.
     """
     idxs = col[0]
-    keys = [v if type(v) is str and len(v) <= VALUE_KEY_CHARS else value_key(v) for v in col[1]]
+    keys = _value_keys(col[1])
     if len(set(idxs)) == len(idxs):  # one value per item
         distinct = dict.fromkeys(keys)
         if len(distinct) == len(keys):
             return dict(zip(keys, [[i] for i in idxs], strict=True)), len(idxs)
         if len(distinct) <= FEW_VALUES:
             return {key: list(compress(idxs, map(eq, repeat(key), keys))) for key in distinct}, len(idxs)
-    by_value: dict[object, list[int]] = {}
+        by_value: dict[object, list[int]] = {}
+        for i, key in zip(idxs, keys, strict=True):  # (a sort by value is slower: string compares)
+            idx = by_value.get(key)
+            if idx is None:
+                by_value[key] = [i]
+            else:
+                idx.append(i)
+        return by_value, len(idxs)
+    by_value = {}
     holders = 0
     last = -1
     for i, key in zip(idxs, keys, strict=True):
