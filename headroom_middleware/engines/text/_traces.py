@@ -13,6 +13,7 @@ exception line below a Python traceback.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -67,6 +68,7 @@ def find_traces(index: LineIndex, templates: Sequence[str] | None = None) -> lis
     frames = index.starting_with(_FRAME_RE)
     if not frames:
         return []
+    frame_set = frozenset(frames)  # every frame line, matched once: traces look them up, never re-match
     lines = index.scan_lines
     n = len(lines)
     traces: list[Trace] = []
@@ -75,13 +77,21 @@ def find_traces(index: LineIndex, templates: Sequence[str] | None = None) -> lis
         if f is not None and f - prev <= _MAX_GAP:
             prev = f
             continue
-        traces.append(_trace(lines, n, block_start, prev, templates))
+        traces.append(_trace(lines, n, block_start, prev, templates, frames, frame_set))
         if f is not None:
             block_start = prev = f
     return traces
 
 
-def _trace(lines: list[str], n: int, first: int, last: int, templates: Sequence[str] | None) -> Trace:
+def _trace(
+    lines: list[str],
+    n: int,
+    first: int,
+    last: int,
+    templates: Sequence[str] | None,
+    frames: list[int],
+    frame_set: frozenset[int],
+) -> Trace:
     keep: dict[int, None] = {}
     start = first
     # Header lines above the first frame: Go's function line, "goroutine N", "Traceback", the exception.
@@ -96,7 +106,7 @@ def _trace(lines: list[str], n: int, first: int, last: int, templates: Sequence[
         if _TOP_RE.match(line):
             break
     keep[first] = None
-    if first + 1 <= last and lines[first + 1][:1] in (" ", "\t") and not _FRAME_RE.match(lines[first + 1]):
+    if first + 1 <= last and lines[first + 1][:1] in (" ", "\t") and first + 1 not in frame_set:
         keep[first + 1] = None  # the source or file line that completes the first frame
     for i in range(first + 1, last):
         if _CAUSE_RE.match(lines[i]) or (not lines[i][:1].isspace() and _HEADER_RE.match(lines[i])):
@@ -105,26 +115,20 @@ def _trace(lines: list[str], n: int, first: int, last: int, templates: Sequence[
                 keep[i + 1] = None
     # The first and last frames in the application's own code: the frames at the ends are often in the
     # runtime or a library (Go's panic handlers, a driver's internals), the bug is usually in between.
-    app = [
-        i for i in range(first, last + 1) if _FRAME_RE.match(lines[i]) and not _LIBRARY_RE.search(lines[i])
-    ]
+    block = frames[bisect_left(frames, first) : bisect_right(frames, last)]
+    app = [i for i in block if not _LIBRARY_RE.search(lines[i])]
     for i in app[:1] + app[-1:]:
         keep[i] = None
         if lines[i].startswith("\t") and i - 1 >= first and not lines[i - 1][:1].isspace():
             keep[i - 1] = None  # Go: the function line above its file line
-        elif (
-            i + 1 <= last + 1
-            and i + 1 < n
-            and lines[i + 1][:1] in (" ", "\t")
-            and not _FRAME_RE.match(lines[i + 1])
-        ):
+        elif i + 1 <= last + 1 and i + 1 < n and lines[i + 1][:1] in (" ", "\t") and i + 1 not in frame_set:
             keep[i + 1] = None  # Python: the source line under its frame
     end = last
     if last - 1 > first and lines[last - 1][:1] not in ("", " ", "\t"):
         keep[last - 1] = None  # Go prints the function line before its file line
     keep[last] = None
     nxt = last + 1
-    if nxt < n and lines[nxt][:1] in (" ", "\t") and not _FRAME_RE.match(lines[nxt]):
+    if nxt < n and lines[nxt][:1] in (" ", "\t") and nxt not in frame_set:
         keep[nxt] = None  # Python's source line under the last frame
         end = nxt
         nxt += 1
