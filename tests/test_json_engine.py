@@ -346,3 +346,15 @@ def test_item_bytes_hold_no_oversized_buffers() -> None:
         tracemalloc.stop()
     size = sum(map(len, spans[0].item_bytes))
     assert held < 2 * size, (held, size)
+
+
+def test_big_integer_found_across_scan_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The digit-run scan goes chunk by chunk; a 20-digit integer split by a chunk edge still counts."""
+    from headroom_middleware.engines.json import _parse
+
+    monkeypatch.setattr(_parse, "SCAN_CHUNK", 64)
+    for pad in range(50, 70):
+        text = '{"pad":"' + "x" * pad + '","n":123456789012345678901}'
+        assert _parse.parse(text) is None, pad  # beyond 64 bits: refused, whatever the edge
+        ok = '{"pad":"' + "x" * pad + '","n":1234567890123456789}'
+        assert _parse.parse(ok) == orjson.loads(ok)

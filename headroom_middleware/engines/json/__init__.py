@@ -34,7 +34,10 @@ def compress_json(text: str, ctx: Context, *, ndjson: bool = False) -> Compresse
         rows = spans[0].item_bytes if spans and spans[0].path == () else [orjson.dumps(v) for v in value]
         mini_text = b"\n".join(rows).decode()
     else:
+        if not spans:  # no array: no table and no selection need the value; let a huge one go now
+            value = None
         mini_text = mini.decode()
+    del mini  # a second full copy of a huge document must not live on through the selection
     best, best_tokens, strategy = mini_text, ctx.count_tokens(mini_text), "json:minify"
     # A table saves well under two thirds of the minified tokens: when even that cannot fit and a lossy
     # form is allowed, do not spend the time building it.

@@ -25,10 +25,25 @@ _DIGIT_RUN_RE = re.compile(r"-?[0-9]{19,}")
 _INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
 
 
+SCAN_CHUNK = 1 << 20
+"""Characters per step of the digit-run scan: a few short C calls instead of one long one (the GIL
+is released between them) and two small copies instead of two copies of a 50 MB document."""
+
+
+def _has_digit_run(text: str) -> bool:
+    """True when ``text`` holds 19 digits in a row (chunks overlap by 18 so no run is split)."""
+    overlap = len(_DIGIT_RUN) - 1
+    for start in range(0, len(text), SCAN_CHUNK):
+        piece = text[max(0, start - overlap) : start + SCAN_CHUNK]
+        if _DIGIT_RUN in piece.encode("utf-8", "surrogatepass").translate(_DIGITS_ONLY):
+            return True
+    return False
+
+
 def _has_big_int(text: str) -> bool:
     """True when ``text`` holds an integer literal outside what orjson keeps exact."""
     # Fast path (a C translate and a substring search, far quicker than a regex): no 19-digit run.
-    if _DIGIT_RUN not in text.encode("utf-8", "surrogatepass").translate(_DIGITS_ONLY):
+    if not _has_digit_run(text):
         return False
     # Only a run outside the 64-bit range matters, wherever it is; then tell numbers from strings.
     if all(_INT_MIN <= int(m.group()) <= _INT_MAX for m in _DIGIT_RUN_RE.finditer(text)):
