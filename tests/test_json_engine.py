@@ -358,3 +358,27 @@ def test_big_integer_found_across_scan_chunks(monkeypatch: pytest.MonkeyPatch) -
         assert _parse.parse(text) is None, pad  # beyond 64 bits: refused, whatever the edge
         ok = '{"pad":"' + "x" * pad + '","n":1234567890123456789}'
         assert _parse.parse(ok) == orjson.loads(ok)
+
+
+def test_big_array_overflowing_with_errors_shows_every_kind_spread_and_outliers() -> None:
+    """More errors than the budget holds: every kind of error (a rare 404 among many 5xx), spread
+    over the whole array, and the slow outliers stay visible; not just the first errors in order."""
+    rows = []
+    for i in range(20_000):
+        status = 500 if i % 97 == 5 else (404 if i % 2503 == 7 else 200)
+        row: dict[str, object] = {
+            "id": f"req-{i:06d}",
+            "service": f"svc-{i % 6}",
+            "status": status,
+            "latency_ms": 20 + (i * 7919) % 23 + (5000 if i % 4999 == 11 else 0),
+        }
+        if status >= 500:
+            row["error"] = "upstream connect error or disconnect/reset before headers"
+        rows.append(row)
+    _out, r = _crush(rows, _ctx(4000))
+    kept = [x for x in orjson.loads(r.text) if isinstance(x, dict)]
+    errors = [int(str(x["id"])[4:]) for x in kept if x["status"] == 500]
+    assert {x["status"] for x in kept} >= {200, 404, 500}
+    assert max(errors) > 15_000 and min(errors) < 5_000  # spread, not the first ones in order
+    assert sum(1 for x in kept if int(str(x["latency_ms"])) > 1000) >= 3  # outliers kept too
+    assert estimate_tokens(r.text) <= 4000

@@ -57,6 +57,8 @@ class Node:
     """The marker's count/min/max/mean for arrays of numbers (computed once)."""
     title: tuple[str, ...] | None = None
     """Path of the field naming each record in prose (top-level arrays of records only)."""
+    error_kind: list[int] = field(default_factory=list)
+    """Per item, which field and value signalled its error (-1: none); spreads overflowing errors."""
     elide: list[tuple[str, ...]] = field(default_factory=list)
     """Leaf paths a slim rendering leaves out of kept items after the first (constant or redundant)."""
 
@@ -118,7 +120,7 @@ def score_nodes(nodes: list[Node], terms: list[bytes]) -> None:
     for members in populations.values():
         items = [x for m in members for x in m.items]
         raw = [b for m in members for b in m.item_bytes]
-        tier, reasons, groups, elide, weight = score(items, raw, terms)
+        tier, reasons, groups, elide, weight, kind = score(items, raw, terms)
         elide_paths = [tuple(p.split(".")) for p in elide]
         at = 0
         for m in members:
@@ -130,6 +132,7 @@ def score_nodes(nodes: list[Node], terms: list[bytes]) -> None:
                 for j, (t, w) in enumerate(zip(m.tier, weight[at : at + n], strict=True))
             ]
             m.group_size = {i - at: size for i, size in groups.items() if at <= i < at + n}
+            m.error_kind = kind[at : at + n]
             at += n
     # Signals deep inside an item lift the item (children first: reverse breadth-first order).
     for node in reversed(nodes):
@@ -169,3 +172,46 @@ def score_nodes(nodes: list[Node], terms: list[bytes]) -> None:
             node.tier[i] = 0
             node.priority[i] = math.inf
             node.reasons[i] |= FIRST_LAST
+    for node in nodes:
+        _spread_errors(node)
+
+
+ERROR_QUOTA = 20
+"""Errors kept ahead of rare values and outliers when there are more errors than that: twenty errors
+of every kind, spread over the array, say what fails and when; the rest come after the rarities."""
+
+
+def _spread_errors(node: Node) -> None:
+    """When an array has more tier-1 errors than ``ERROR_QUOTA``, order them so that a budget taking
+    only some shows every kind of error (rarest kind first) spread over the whole array, not the first
+    ones in document order; the errors past the quota rank just below rare values and outliers."""
+    errs = [
+        i
+        for i, (t, why, p) in enumerate(zip(node.tier, node.reasons, node.priority, strict=True))
+        if t == 1 and why & ERROR and not why & QUERY and p != math.inf
+    ]
+    if len(errs) <= ERROR_QUOTA:
+        return
+    by_kind: dict[int, list[int]] = {}
+    for i in errs:
+        by_kind.setdefault(node.error_kind[i] if node.error_kind else -1, []).append(i)
+    queues = [_spread_order(idx) for idx in sorted(by_kind.values(), key=lambda idx: (len(idx), idx[0]))]
+    order: list[int] = []
+    for depth in range(max(map(len, queues))):  # round robin: one of each kind per round
+        order.extend(q[depth] for q in queues if depth < len(q))
+    m = len(order)
+    for pos, i in enumerate(order):
+        if pos < ERROR_QUOTA:
+            node.priority[i] = BAND[1] + 89.0 - pos * 1e-3
+        else:  # in (BAND[2] - 0.5, BAND[2] - 0.4): below every tier-2 item, above everything else
+            node.priority[i] = BAND[2] - 0.45 + 0.04 * (1 - pos / m)
+
+
+def _spread_order(idx: list[int]) -> list[int]:
+    """``idx`` reordered so that every prefix is spread evenly over it: first, last, middle, quarters…"""
+    m = len(idx)
+    if m <= 2:
+        return idx
+    bits = (m - 1).bit_length()
+    rank = sorted(range(1, m - 1), key=lambda r: int(format(r, f"0{bits}b")[::-1], 2))
+    return [idx[0], idx[-1], *(idx[r] for r in rank)]

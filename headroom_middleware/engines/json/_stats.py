@@ -178,10 +178,12 @@ _STOP = frozenset(
 
 def score(
     items: list[object], item_bytes: list[bytes], terms: list[bytes]
-) -> tuple[list[int], list[int], dict[int, int], list[str], list[float]]:
+) -> tuple[list[int], list[int], dict[int, int], list[str], list[float], list[int]]:
     """Per item of one population: tier and reasons; the group size of each representative; the
     leaf paths a slim rendering may leave out (constant, or determined by an earlier field); and the
-    weight of each item's rarity, outliers and change points (ranks items within a tier)."""
+    weight of each item's rarity, outliers and change points (ranks items within a tier); and the
+    kind of each tier-1 error (a number per field and value that signalled it, -1 for other items), so
+    that when errors overflow the budget every kind is shown before a second of any."""
     n = len(items)
     tier = [ORDINARY] * n
     reasons = [0] * n
@@ -204,6 +206,7 @@ def score(
     numbers: dict[str, list[tuple[int, float]]] = {}
     errors: dict[str, list[int]] = {}
     strong: dict[str, None] = {}
+    signal_values: dict[str, Column] = {}
     for path, col in columns.items():
         by_value, holders = _group_by_value(col)
         values[path] = by_value
@@ -215,17 +218,23 @@ def score(
         hits, is_strong = _column_signals(_last_name(path), col)
         if hits:
             errors[path] = hits
+            signal_values[path] = col
             if is_strong:
                 strong[path] = None
 
     # Error signals: tier 1 when they discriminate, tier 3 when most items carry them. A signal
     # from a status/exit/level field or a short value is strong; error words inside long free text
     # (descriptions, queries, commit messages) are weak and must be much rarer to count.
+    kind = [-1] * n
+    kinds: dict[tuple[str, object], int] = {}
     for path, idx in errors.items():
         limit = max(3, n // 3) if path in strong else max(2, n // 25)
         if len(idx) <= limit:
+            value_of = dict(zip(*signal_values[path], strict=True))
             for i in idx:
                 mark(i, 1, ERROR)
+                if kind[i] < 0:
+                    kind[i] = kinds.setdefault((path, value_key(value_of[i])), len(kinds))
         else:
             for i in idx:
                 mark(i, 3, ERROR)
@@ -255,7 +264,7 @@ def score(
                 mark(i, 3, 0)
         groups = _representatives(n, values, present, tier, mark)
         elide = _elidable(n, values, present)
-    return tier, reasons, groups, elide, weight
+    return tier, reasons, groups, elide, weight, kind
 
 
 FEW_VALUES = 24
