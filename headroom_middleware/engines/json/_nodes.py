@@ -181,6 +181,9 @@ ERROR_QUOTA = 20
 of every kind, spread over the array, say what fails and when; the rest come after the rarities."""
 
 
+OVERFLOW_REPRESENTATIVES = 3
+
+
 def _spread_errors(node: Node) -> None:
     """When an array has more tier-1 errors than ``ERROR_QUOTA``, order them so that a budget taking
     only some shows every kind of error (rarest kind first) spread over the whole array, not the first
@@ -205,6 +208,11 @@ def _spread_errors(node: Node) -> None:
             node.priority[i] = BAND[1] + 89.0 - pos * 1e-3
         else:  # in (BAND[2] - 0.5, BAND[2] - 0.4): below every tier-2 item, above everything else
             node.priority[i] = BAND[2] - 0.45 + 0.04 * (1 - pos / m)
+    # A few ordinary items still show what the bulk of the array looks like: the representatives of
+    # the biggest groups come right after the rarities, before the errors past the quota.
+    biggest = sorted(node.group_size.items(), key=lambda kv: (-kv[1], kv[0]))[:OVERFLOW_REPRESENTATIVES]
+    for k, (i, _size) in enumerate(biggest):
+        node.priority[i] = max(node.priority[i], BAND[2] - 0.405 - k * 1e-3)
 
 
 def _spread_order(idx: list[int]) -> list[int]:
