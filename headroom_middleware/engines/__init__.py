@@ -7,7 +7,7 @@ Each engine lives in its own module and is a pure function (no store, no I/O).
 from __future__ import annotations
 
 from ._base import Compressed, Context
-from ._detect import detect
+from ._detect import detect, text_kind
 from .json import compress_json
 from .text import compress_text
 
@@ -21,5 +21,5 @@ def compress(text: str, ctx: Context) -> Compressed:
         result = compress_json(text, ctx, ndjson=kind == "ndjson")
         if result is not None:
             return result
-        kind = "text"  # looked like JSON but did not parse
+        kind = text_kind(text)  # looked like JSON but did not parse: a log line may start with "["
     return compress_text(text, kind, ctx)

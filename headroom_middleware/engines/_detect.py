@@ -23,6 +23,15 @@ def detect(text: str) -> str:
         if stripped[:1] == "{" and first_line.endswith("}") and "\n{" in stripped:
             return "ndjson"
         return "json"
+    return text_kind(text)
+
+
+def text_kind(text: str) -> str:
+    """The kind of ``text`` among the text engines (``text`` when none claims it), JSON not considered.
+
+    Also for text that looked like JSON but did not parse (``[2026-11-25 08:00:00,619: INFO/…]`` logs).
+    """
+    head = text[:PEEK]
     for kind, looks_like, _ in TEXT_KINDS:
         if kind not in _BEFORE_JSON and looks_like(head):
             return kind

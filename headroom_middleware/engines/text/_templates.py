@@ -2,9 +2,9 @@
 
 ``2024-05-01T10:00:03Z INFO served /api/users/42 in 12ms`` and
 ``2024-05-01T10:00:04Z INFO served /api/users/7 in 9ms`` share the template
-``<*> INFO served <*> in <ms>``. Masked: durations and sizes (as ``<unit>``, so the engines know where a
-template holds one), any other token holding a digit (numbers, ids, UUIDs, IPs, hex, timestamps,
-versions), paths, short single-quoted (``'x'``, ``‘x’``, backticks) strings, and double-quoted strings
+``<*> INFO served <*> in <ms>``. Masked: durations and sizes (as ``<unit>``, or ``<num>`` for a unit-less
+value named by its key such as ``rt=``, so the engines know where a template holds one), any other
+token holding a digit (numbers, ids, UUIDs, IPs, hex, timestamps, versions), paths, short single-quoted (``'x'``, ``‘x’``, backticks) strings, and double-quoted strings
 holding a digit or a slash (so that in a JSON-ish line ``"level":"error"`` and ``"msg":"db down"``
 stay while ``"ts":"2024-…"`` is masked); runs of blanks become one space (aligned columns pad
 differently). Words without digits stay, so ``INFO`` and ``ERROR`` lines, or a table row marked ``**``
@@ -32,6 +32,14 @@ UNIT_VALUE_RE = re.compile(
 )
 """A duration or a size: value and unit (``12ms``, ``1.5 s``, ``512 KiB``)."""
 
+KEYED_VALUE_RE = re.compile(
+    r"(?<![\w.-])((?:rt|urt|request_time|upstream_response_time|response_time|duration|latency|elapsed"
+    r"|took|time_taken|body_bytes_sent|bytes_sent|resp_size|response_size)(?:_ms|_us|_ns|_s|_sec)?=)"
+    r"(\d+(?:\.\d+)?)(?![\w.])"
+)
+"""A duration or size without a unit, named by its key (nginx ``rt=0.146``, logfmt ``duration=1532``):
+masked as ``<num>`` so that, like ``<ms>``, the engines know the template holds one."""
+
 _VARIABLE_RE = re.compile(
     r"""
       "[^"\n\d/]{0,120}[\d/][^"\n]{0,120}"            # a double-quoted value with a digit or a slash
@@ -49,7 +57,7 @@ _KEY_DROP = b"0123456789abcdefABCDEF"  # digits and hex letters: ids, hashes, nu
 
 def template_of(line: str) -> str:
     """The template of one line."""
-    unit_masked = UNIT_VALUE_RE.sub(r"<\2>", line[:TEMPLATE_CHARS])
+    unit_masked = KEYED_VALUE_RE.sub(r"\1<num>", UNIT_VALUE_RE.sub(r"<\2>", line[:TEMPLATE_CHARS]))
     return _BLANKS_RE.sub(" ", _VARIABLE_RE.sub(MASK, unit_masked))
 
 
@@ -70,7 +78,7 @@ def templates_of(lines: Sequence[str], lowered: bytes | None = None) -> list[str
     # key -> index of its first line (built from the end, so the earliest index is written last).
     first_of = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
     reps = [lines[i][:TEMPLATE_CHARS] for i in first_of.values()]
-    unit_masked = UNIT_VALUE_RE.sub(r"<\2>", "\n".join(reps))
+    unit_masked = KEYED_VALUE_RE.sub(r"\1<num>", UNIT_VALUE_RE.sub(r"<\2>", "\n".join(reps)))
     masked = _BLANKS_RE.sub(" ", _VARIABLE_RE.sub(MASK, unit_masked)).split("\n")
     if len(masked) != len(reps):
         masked = [template_of(line) for line in reps]

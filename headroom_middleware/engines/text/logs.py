@@ -62,16 +62,20 @@ _SEVERE_RE = re.compile(
     """,
     re.VERBOSE,
 )
+_HTTP_5XX_RE = re.compile(r'HTTP/[\d.]+"\s+(5\d\d)\s')
+"""A server error in an access log (``"GET /x HTTP/1.1" 502 157``): found through the word ``http/``."""
 _GLOG_RE = {"E": re.compile(r"[EF]\d{4} +\d"), "W": re.compile(r"W\d{4} +\d")}
 """glog/klog severity letters (``E1125 10:00:00.1 …``): no level word for the word search to find."""
 _WARN_RE = re.compile(
     r"\b(?:WARN|WARNING)\b|(?i:level|lvl|severity|levelname)[\"']?\s*[=:]\s*[\"']?(?i:warn\w*)\b|^W\d{4} "
 )
 _UNIT_SLOT_RE = re.compile(
-    r"<(?:ns|us|µs|ms|s|sec|secs|seconds|min|mins|minutes|h|hours|B|bytes|kB|KB|KiB|MB|MiB|GB|GiB|TB|TiB)>"
+    r"<(?:num|ns|us|µs|ms|s|sec|secs|seconds|min|mins|minutes|h|hours|B|bytes|kB|KB|KiB|MB|MiB|GB|GiB|TB|TiB)>"
 )
 _VALUE_AT_RE = re.compile(r"\s*" + UNIT_VALUE_RE.pattern.removeprefix(r"(?<![\w.])"))
+_NUM_AT_RE = re.compile(r"(\d+(?:\.\d+)?)()(?![\w.])")
 _SCALE = {
+    "": ("n", 1.0),
     "ns": ("t", 1e-6), "us": ("t", 1e-3), "µs": ("t", 1e-3), "ms": ("t", 1.0), "s": ("t", 1e3),
     "sec": ("t", 1e3), "secs": ("t", 1e3), "seconds": ("t", 1e3), "min": ("t", 6e4), "mins": ("t", 6e4),
     "minutes": ("t", 6e4), "h": ("t", 3.6e6), "hours": ("t", 3.6e6), "b": ("b", 1.0), "bytes": ("b", 1.0),
@@ -117,7 +121,22 @@ def compress(text: str, ctx: Context) -> Compressed:
     for tr in traces:
         in_trace.update(range(tr.start, tr.end + 1))
     severe_found = index.verified(index.with_words(_SEVERE_ROOTS), _SEVERE_RE)
-    severe = sorted({*severe_found, *index.starting_with(_GLOG_RE["E"])} - in_trace)
+    # Access logs carry no level word: a 5xx status is their error (keyed by its code below).
+    status_of = {
+        i: m.group(1)
+        for i in index.with_words(("http/",))
+        if (m := _HTTP_5XX_RE.search(index.scan_lines[i])) is not None
+    }
+    severe = sorted({*severe_found, *index.starting_with(_GLOG_RE["E"]), *status_of} - in_trace)
+    # One error line per kind: its template, plus its status code (a 502 and a 504 share a template).
+    severe_first: dict[str, int] = {}
+    severe_last: dict[str, int] = {}
+    severe_count: dict[str, int] = {}
+    for i in severe:
+        k = groups.templates[i] + status_of.get(i, "")
+        severe_first.setdefault(k, i)
+        severe_last[k] = i
+        severe_count[k] = severe_count.get(k, 0) + 1
     warns = sorted(
         {*index.verified(index.with_words(("warn",)), _WARN_RE), *index.starting_with(_GLOG_RE["W"])}
     )
@@ -138,10 +157,18 @@ def compress(text: str, ctx: Context) -> Compressed:
     for tr in traces:
         trace_counts[tr.signature] = trace_counts.get(tr.signature, 0) + 1
     firsts: list[tuple[int, Trace | None]] = [(tr.start, tr) for tr in _first_per_signature(traces)]
-    firsts += [(i, None) for i in severe if groups.first[groups.templates[i]] == i]
+    firsts += [(i, None) for i in severe_first.values()]
+    severe_notes = {
+        i: f"(×{severe_count[k]:,} like this, last at line {severe_last[k] + 1:,})"
+        for k, i in severe_first.items()
+        if severe_count[k] != groups.counts[groups.templates[i]]  # errors among other lines of a template
+    }
     for pos, item in spread(sorted(firsts, key=lambda p: p[0])):
         if item is None:
-            take(pos)
+            if pos in severe_notes:
+                sel.add([pos], notes={pos: severe_notes[pos]})
+            else:
+                take(pos)
             continue
         c = trace_counts[item.signature]
         sel.add(item.keep, notes={item.head: f"(×{c:,} identical traces)"} if c > 1 else None)
@@ -163,6 +190,8 @@ def compress(text: str, ctx: Context) -> Compressed:
         if groups.counts[t] > 1 and t.strip() and i not in in_trace:
             take(i)
     for i in spread(rare):
+        take(i)
+    for i in severe_last.values():
         take(i)
     for i in severe:
         take(groups.last[groups.templates[i]])
@@ -223,7 +252,10 @@ def _outliers(index: LineIndex, groups: Groups) -> list[tuple[int, str]]:
             anchor = before[before.rfind(">") + 1 :].strip()
             if len(anchor) < 2:
                 continue
-            pattern = re.compile(re.escape(anchor) + _VALUE_AT_RE.pattern)
+            if slot.group() == "<num>":  # unit-less (``rt=0.146``): an empty unit, scale 1
+                pattern = re.compile(r"(?<![\w.-])" + re.escape(anchor) + _NUM_AT_RE.pattern)
+            else:
+                pattern = re.compile(re.escape(anchor) + _VALUE_AT_RE.pattern)
             pairs = pattern.findall(joined)
             if len(pairs) != len(rows):  # not one value per line: match line by line instead
                 found_rows = [(i, m.groups()) for i in rows if (m := pattern.search(lines[i])) is not None]
