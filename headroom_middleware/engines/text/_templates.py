@@ -3,12 +3,12 @@
 ``2024-05-01T10:00:03Z INFO served /api/users/42 in 12ms`` and
 ``2024-05-01T10:00:04Z INFO served /api/users/7 in 9ms`` share the template
 ``<*> INFO served <*> in <ms>``. Masked: durations and sizes (as ``<unit>``, or ``<num>`` for a unit-less
-value named by its key such as ``rt=``, so the engines know where a template holds one), any other
-token holding a digit (numbers, ids, UUIDs, IPs, hex, timestamps, versions), paths, short single-quoted (``'x'``, ``‘x’``, backticks) strings, and double-quoted strings
-holding a digit or a slash (so that in a JSON-ish line ``"level":"error"`` and ``"msg":"db down"``
-stay while ``"ts":"2024-…"`` is masked); runs of blanks become one space (aligned columns pad
-differently). Words without digits stay, so ``INFO`` and ``ERROR`` lines, or a table row marked ``**``
-and one that is not, fall into different templates.
+value named by its key such as ``rt=``, so the engines know where a template holds one), any other token
+holding a digit (numbers, ids, UUIDs, IPs, hex, timestamps, versions), paths, short single-quoted (``'x'``,
+``‘x’``, backticks) strings, and double-quoted strings holding a digit or a slash (so that in a JSON-ish line
+``"level":"error"`` and ``"msg":"db down"`` stay while ``"ts":"2024-…"`` is masked); runs of blanks become one
+space (aligned columns pad differently). Words without digits stay, so ``INFO`` and ``ERROR`` lines, or a
+table row marked ``**`` and one that is not, fall into different templates.
 
 Speed: Python's regex engine scans about 10 MB/s with these patterns, too slow for every line of a big
 log. So lines are first grouped by a cheap key computed in C (their UTF-8 bytes with digits and hex
