@@ -291,7 +291,12 @@ def _failure_units(index: LineIndex, groups: Groups) -> list[tuple[int, ...]]:
                 break
             if len(keep) <= MESSAGE_LINES and _MESSAGE_RE.match(line):
                 keep.append(j)
-            if _LOCATION_RE.match(line) and (location < 0 or not lines[j].lstrip().startswith("at ")):
+            # Every location holds a ":" or "panicked at": most lines are ruled out without the regex.
+            if (
+                (":" in line or "panicked at" in line)
+                and _LOCATION_RE.match(line)
+                and (location < 0 or not line.lstrip().startswith("at "))
+            ):
                 location = j  # the last location (pytest, Python) or the first "at" frame (JS, Java)
         if location > 0:
             keep.append(location)
