@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from . import engines
+from ._gc import collection_paused
 from ._result import CrushResult
 from ._tokens import TokenCounter, estimate_tokens
 from .ccr import Store
@@ -44,7 +45,8 @@ def plan(
     ctx = engines.Context(
         max_tokens=budget, count_tokens=count_tokens or estimate_tokens, query=query, lossy=lossy
     )
-    return engines.compress(text, ctx)
+    with collection_paused(len(text)):
+        return engines.compress(text, ctx)
 
 
 def crush(
