@@ -17,6 +17,7 @@ the closing marker names the key of the original, which keeps everything.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import TypeVar
 
 from .._base import Compressed, Context
@@ -171,7 +172,9 @@ def compress(text: str, ctx: Context) -> Compressed:
     for tr, count in _dedupe([(tr, tr.signature) for tr in traces]):
         units.append((tr.start, tr.keep, tr.head, f"(×{count:,} identical traces)" if count > 1 else ""))
     units += [
-        (i, (i, *_following_context(i, noise, n)), i, groups.similar_note(i)) for i in severe if is_first(i)
+        (i, (i, *_following_context(i, noise, index.scan_lines)), i, groups.similar_note(i))
+        for i in severe
+        if is_first(i)
     ]
     for _, keep, head, note in spread(sorted(units, key=lambda u: u[0])):
         sel.add(keep, notes={head: note} if note else None)
@@ -264,14 +267,24 @@ def _compiler_context(index: LineIndex) -> set[int]:
     return context
 
 
-def _following_context(i: int, noise: set[int], n: int) -> list[int]:
-    """The context lines right under line ``i`` (an error's source line and caret), at most three."""
+def _following_context(i: int, noise: set[int], lines: Sequence[str]) -> list[int]:
+    """The context lines right under line ``i`` (an error's source line and caret), at most three.
+
+    Bare gutter lines (rustc's ``   |``) cost a token or two and do not count: the caret line under
+    them often carries the message (``^^^ expected `i64`, found `Decimal```).
+    """
     out: list[int] = []
+    counted = 0
     j = i + 1
-    while j < n and j in noise and len(out) < 3:
+    while j < len(lines) and j in noise and counted < 3:
         out.append(j)
+        if not _GUTTER_RE.fullmatch(lines[j]):
+            counted += 1
         j += 1
     return out
+
+
+_GUTTER_RE = re.compile(r"\s*\d*\s*\|\s*")
 
 
 def _failure_units(index: LineIndex, groups: Groups) -> list[tuple[int, ...]]:
