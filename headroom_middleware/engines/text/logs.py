@@ -62,8 +62,8 @@ _SEVERE_RE = re.compile(
     """,
     re.VERBOSE,
 )
-_HTTP_5XX_RE = re.compile(r'HTTP/[\d.]+"\s+(5\d\d)\s')
-"""A server error in an access log (``"GET /x HTTP/1.1" 502 157``): found through the word ``http/``."""
+_HTTP_5XX_RE = re.compile(rb'http/[\d.]+"[ \t]+(5\d\d)[ \t]')
+"""A server error in an access log (``"GET /x HTTP/1.1" 502 157``), over the lowered bytes of the text."""
 _GLOG_RE = {"E": re.compile(r"[EF]\d{4} +\d"), "W": re.compile(r"W\d{4} +\d")}
 """glog/klog severity letters (``E1125 10:00:00.1 …``): no level word for the word search to find."""
 _WARN_RE = re.compile(
@@ -122,11 +122,7 @@ def compress(text: str, ctx: Context) -> Compressed:
         in_trace.update(range(tr.start, tr.end + 1))
     severe_found = index.verified(index.with_words(_SEVERE_ROOTS), _SEVERE_RE)
     # Access logs carry no level word: a 5xx status is their error (keyed by its code below).
-    status_of = {
-        i: m.group(1)
-        for i in index.with_words(("http/",))
-        if (m := _HTTP_5XX_RE.search(index.scan_lines[i])) is not None
-    }
+    status_of = {i: m.group(1).decode() for i, m in index.lines_matching(_HTTP_5XX_RE).items()}
     severe = sorted({*severe_found, *index.starting_with(_GLOG_RE["E"]), *status_of} - in_trace)
     # One error line per kind: its template, plus its status code (a 502 and a 504 share a template).
     severe_first: dict[str, int] = {}
@@ -253,7 +249,9 @@ def _outliers(index: LineIndex, groups: Groups) -> list[tuple[int, str]]:
             if len(anchor) < 2:
                 continue
             if slot.group() == "<num>":  # unit-less (``rt=0.146``): an empty unit, scale 1
-                pattern = re.compile(r"(?<![\w.-])" + re.escape(anchor) + _NUM_AT_RE.pattern)
+                # The literal leads (C-speed search); the lookbehind after it rejects "urt=" for "rt=".
+                lit = re.escape(anchor)
+                pattern = re.compile(lit + rf"(?<![\w.-]{lit})" + _NUM_AT_RE.pattern)
             else:
                 pattern = re.compile(re.escape(anchor) + _VALUE_AT_RE.pattern)
             pairs = pattern.findall(joined)
