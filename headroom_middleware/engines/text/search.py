@@ -27,6 +27,7 @@ from ...ccr._keys import make_key
 from .._base import Compressed, Context
 from ._search_budget import fit_levels, render_selection, within_budget
 from ._search_terms import line_starts, query_lines
+from ._textlines import split_lines
 from .generic import compress_generic
 
 MATCH, CONTEXT, SEPARATOR, PATH, OTHER = range(5)
@@ -191,9 +192,7 @@ def compress(text: str, ctx: Context) -> Compressed:
     """Within budget, or when nothing may be dropped, pass through; over it, keep matches by file."""
     if not ctx.lossy or within_budget(text, ctx):
         return Compressed(text, "passthrough")
-    lines = text.split("\n")
-    if len(lines) > 1 and not lines[-1]:
-        lines.pop()  # a final newline ends the last line; it does not start another
+    lines = split_lines(text)
     n = len(lines)
     heading, plain = _heading_mode(lines), _plain_mode(lines)
     kinds, file_of, paths = _classify(lines, heading, plain)

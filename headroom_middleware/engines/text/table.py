@@ -27,6 +27,7 @@ from .._base import Compressed, Context
 from .._signals import ERROR_WORDS_RE, EXIT_FIELDS
 from ._search_budget import fit_levels, render_selection, within_budget
 from ._search_terms import line_starts, query_lines
+from ._textlines import split_lines
 from .generic import compress_generic
 
 HEADER, ROW, BLANK, OTHER = range(4)
@@ -386,9 +387,7 @@ def compress(text: str, ctx: Context) -> Compressed:
     """Within budget, or when nothing may be dropped, pass through; over it, keep the rows that differ."""
     if not ctx.lossy or within_budget(text, ctx):
         return Compressed(text, "passthrough")
-    lines = text.split("\n")
-    if len(lines) > 1 and not lines[-1]:
-        lines.pop()  # a final newline ends the last line; it does not start another
+    lines = split_lines(text)
     n = len(lines)
     kinds, tables = _parse(lines)
     if not tables:
