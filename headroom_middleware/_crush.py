@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from . import engines
-from ._gc import collection_paused
+from ._interpreter import collection_paused
 from ._result import CrushResult
 from ._tokens import TokenCounter, estimate_tokens
 from .ccr import Store

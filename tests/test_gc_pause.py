@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 import headroom_middleware as hm
-from headroom_middleware import _crush, _gc, engines
+from headroom_middleware import _crush, _interpreter, engines
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def seen_enabled(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
 
 
 def _large_text() -> str:
-    return "\n".join(f"line {i} ok" for i in range(_gc.LARGE_CHARS // 8))
+    return "\n".join(f"line {i} ok" for i in range(_interpreter.LARGE_CHARS // 8))
 
 
 def test_large_crush_pauses_collection_and_restores_it(seen_enabled: list[bool]) -> None:
@@ -67,7 +67,7 @@ def test_overlapping_crushes_restore_collection_once_all_are_done() -> None:
     states: list[bool] = []
 
     def worker() -> None:
-        with _gc.collection_paused(_gc.LARGE_CHARS):
+        with _interpreter.collection_paused(_interpreter.LARGE_CHARS):
             inside.wait(timeout=10)
             release.wait(timeout=10)
             states.append(gc.isenabled())

@@ -24,6 +24,9 @@ class Config:
     - ``workers``: pool size; ``None`` means 1 thread, or one process per CPU.
     - ``strict``: raise on internal errors instead of passing the original through.
     - ``memo_size``: how many compressed results the memo keeps (0 disables it).
+    - ``switch_interval``: while ``acompress`` works on a background thread, the interpreter's GIL
+      switch interval is at most this many seconds, so the event loop waits about that long for the
+      GIL instead of 5 ms; restored afterwards. ``None`` leaves the interpreter's setting alone.
     - ``count_tokens``: a tokenizer ``str -> int``; ``None`` uses the fast estimator. Must be picklable
       (a module-level function) for the process executor.
     """
@@ -35,6 +38,7 @@ class Config:
     strict: bool = False
     memo_size: int = 4096
     count_tokens: TokenCounter | None = None
+    switch_interval: float | None = 0.001
 
     def __post_init__(self) -> None:
         if self.executor not in EXECUTORS:
@@ -47,5 +51,7 @@ class Config:
             raise ValueError(f"workers must be >= 1 or None; got {self.workers}")
         if self.memo_size < 0:
             raise ValueError(f"memo_size must be >= 0; got {self.memo_size}")
+        if self.switch_interval is not None and not self.switch_interval > 0:
+            raise ValueError(f"switch_interval must be > 0 seconds or None; got {self.switch_interval}")
         if self.count_tokens is not None and not callable(self.count_tokens):
             raise TypeError("count_tokens must be a callable str -> int")

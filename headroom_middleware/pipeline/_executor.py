@@ -2,7 +2,8 @@
 
 - ``thread`` (default): a small pool owned by the pipeline (1 thread unless ``workers`` says more).
   The event loop stays responsive; with the GIL, more threads add no throughput but do add lag, and
-  a dedicated pool never starves the loop's default executor.
+  a dedicated pool never starves the loop's default executor. While it works, the GIL switch interval
+  is shortened (``.._interpreter``) so the loop gets the GIL back within about a millisecond.
 - ``process``: a ``ProcessPoolExecutor`` (forkserver where available) running the pure engine
   (``_crush.plan``); workers return the compressed text and the original bytes, and the store writes
   happen in the parent. Use it for throughput on several cores.

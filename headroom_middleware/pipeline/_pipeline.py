@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 import orjson
 
 from .. import _crush
+from .._interpreter import switch_interval
 from .._markers import RETRIEVE_TOOL_NAME, carries_marker
 from .._tokens import estimate_tokens
 from ..ccr import MemoryStore, Store, is_key, retrieval_tool, retrieve
@@ -405,7 +406,8 @@ class Pipeline:
         """Run ``fn`` on the pipeline's thread pool, with the caller's context variables."""
         loop = asyncio.get_running_loop()
         ctx = contextvars.copy_context()
-        return await loop.run_in_executor(self._threads.get(), functools.partial(ctx.run, fn, *args))
+        call = functools.partial(ctx.run, _with_switch_interval, self.config.switch_interval, fn, *args)
+        return await loop.run_in_executor(self._threads.get(), call)
 
     def _assemble(
         self, messages: Messages, tools: Tools, scan: Scan, work: _Work, t0: float
@@ -530,3 +532,9 @@ def _log_call(report: Report) -> None:
         report.tokens_saved,
         report.seconds * 1000,
     )
+
+
+def _with_switch_interval(seconds: float | None, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` on a background thread, handing the GIL to waiting threads every ``seconds``."""
+    with switch_interval(seconds):
+        return fn(*args)
