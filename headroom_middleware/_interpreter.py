@@ -25,7 +25,7 @@ import gc
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 LARGE_CHARS = 256 * 1024
 """Inputs at least this long pause collection; smaller ones finish before it would matter."""
@@ -65,13 +65,13 @@ _interval = _Held()
 
 def collection_paused(size: int) -> AbstractContextManager[None]:
     """Pause automatic garbage collection while a crush of ``size`` characters runs."""
-    return _collector.held(_pause_collection) if size >= LARGE_CHARS else _unchanged()
+    return _collector.held(_pause_collection) if size >= LARGE_CHARS else nullcontext()
 
 
 def switch_interval(seconds: float | None) -> AbstractContextManager[None]:
     """Keep the GIL switch interval at most ``seconds`` while the block runs (None: unchanged)."""
     if seconds is None:
-        return _unchanged()
+        return nullcontext()
     return _interval.held(lambda: _shorten_interval(seconds))
 
 
@@ -96,8 +96,3 @@ def _shorten_interval(seconds: float) -> Callable[[], None]:
             sys.setswitchinterval(found + 5e-7)
 
     return restore
-
-
-@contextmanager
-def _unchanged() -> Iterator[None]:
-    yield
