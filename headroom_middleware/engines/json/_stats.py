@@ -31,6 +31,7 @@ from typing import cast
 
 from .._signals import ERROR_WORDS_RE, EXIT_FIELDS, LEVEL_FIELDS, STATUS_FIELDS, field_signals
 from ._leaves import VALUE_KEY_CHARS, Column, gather_columns, leaves, value_key
+from ._messages import note_messages
 from ._scalars import Note, change_points, outliers
 
 ORDINARY = 4
@@ -252,8 +253,11 @@ def score(
             reasons[i] |= why
 
         _rare(n, values, present, note)
-        categorical = {p for p, by in values.items() if len(by) <= _categorical_limit(n)}
+        limit = _categorical_limit(n)
+        categorical = {p for p, by in values.items() if len(by) <= limit}
         outliers(numbers, categorical, note, OUTLIER)
+        # Message fields (a different string per record) are compared by template instead.
+        note_messages(columns, {p: len(by) for p, by in values.items()}, n, limit, note, RARE, OUTLIER)
         change_points(numbers, n, note, CHANGE)
         top = max(weight)
         threshold = max(1.0, 0.25 * top)
