@@ -7,7 +7,7 @@ import re
 # Words that mark a failure wherever they appear in a value or a line. Word-bounded so that
 # "errorless" or "terrorist" do not match, but "error:", "ERROR", "Errors", "failed" do.
 ERROR_WORDS_RE = re.compile(
-    r"(?i)\b(?:errors?|err|fail(?:s|ed|ure|ures|ing)?|exception|fatal|panic(?:ked)?|time[d ]?out|"
+    r"(?i)\b(?:errors?|err|fail(?:s|ed|ure|ures|ing)?|exception|fatal|panic(?:ked)?|time(?:d ?| )?out|"
     r"timeouts?|denied|critical|crash(?:ed|es|loop\w*)?|traceback|abort(?:ed)?|segfault|oom\w*|refused)\b"
 )
 
