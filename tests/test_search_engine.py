@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from headroom_middleware import _markers, estimate_tokens, make_key
 from headroom_middleware.engines import Context, detect
-from headroom_middleware.engines.text import search
+from headroom_middleware.engines.text import _search_terms, search
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = ROOT / "fixtures" / "generated"
@@ -280,3 +280,143 @@ def test_grep_n_over_one_file() -> None:
     assert estimate_tokens(out) <= 4000 // search.TARGET_SHARE
     kept = len(_body(out))
     assert _markers.gap(399 - kept, "matches") in out
+
+
+# ------------------------------------------------------------------------------- wild shapes
+WILD = (
+    "search_wild_rg_heading.txt",
+    "search_wild_git_grep.txt",
+    "search_wild_grep_binary_ctx.txt",
+    "search_wild_rg_count.txt",
+    "search_wild_fd_paths.txt",
+)
+
+
+@pytest.mark.parametrize("name", WILD)
+def test_wild_fixture_is_search_and_keeps_its_needles_in_view(name: str) -> None:
+    text = _read(name)
+    entries = json.loads((GENERATED / "needles_search_wild.json").read_text("utf-8"))
+    needles = next(e["needles"] for e in entries if e["file"] == name)
+    assert detect(text) == "search"
+    out = search.compress(text, _ctx())
+    assert out.strategy == "search:files"
+    assert [n for n in needles if n not in out.text] == []
+    assert estimate_tokens(out.text) <= 4000 // search.TARGET_SHARE
+
+
+_ROW = "        q = q.filter(Row.tenant_id == tenant_id)"
+
+
+def _monorepo_grep(extra: list[str]) -> str:
+    """``git grep -n tenant_id``: 400 files under ``services/``, one or two matches each, plus ``extra``."""
+    lines = [
+        f"services/svc_{f % 9}/mod_{f}.py:{m * 11}:{_ROW}" for f in range(400) for m in range(1, 2 + f % 2)
+    ]
+    return "\n".join([*lines[:300], *extra, *lines[300:]]) + "\n"
+
+
+def test_definition_of_the_searched_name_stays_in_view() -> None:
+    definition = "services/svc_1/tenancy.py:31:def resolve_tenant_id(request, *, allow_header=False) -> str:"
+    use = "services/svc_1/tenancy.py:40:    tenant_id = claims.get('tenant_id')"
+    tests_def = "services/svc_1/test_tenancy.py:9:def test_resolve_tenant_id_from_header(client):"
+    text = _monorepo_grep([tests_def, definition, use])
+    out = search.compress(text, _ctx()).text
+    assert definition in out
+    assert "1 definitions of the searched name" in out  # a test of the definition is not the definition
+
+
+def test_searched_term_is_inferred_across_naming_styles() -> None:
+    texts = [
+        "retry_after = 3",
+        "h['Retry-After']",
+        "parseRetryAfter(x)",
+        "RETRY_AFTER_S = 1",
+        "retryAfterMs: 5",
+    ]
+    assert _search_terms.searched_term(texts * 3) == "retryafter"
+    assert _search_terms.searched_term(["alpha one", "beta two", "gamma three", "delta", "omega"]) is None
+    found = _search_terms.defined_names(
+        [
+            "x = 1",
+            "export function parseRetryAfter(h) {",
+            "func (c *Client) RetryAfter() int {",
+            "def test_retry_after():",
+            "    retry_after = 2",
+        ],
+        "retryafter",
+    )
+    assert found == [(1, "parseretryafter"), (2, "retryafter")]
+
+
+def test_lone_hit_in_a_rare_folder_comes_before_common_ones() -> None:
+    odd = f"scripts/oneoff/fix_orphans.py:57:{_ROW}"
+    text = _monorepo_grep([odd])
+    out = search.compress(text, _ctx()).text
+    assert odd in out
+    # The same line among files of a common folder is not singled out by its folder.
+    common = odd.replace("scripts/oneoff/", "services/svc_3/")
+    assert common not in search.compress(_monorepo_grep([common]), _ctx()).text
+
+
+def test_unreadable_lines_give_way_to_readable_ones() -> None:
+    lines = []
+    for f in range(60):  # one match per file: every file is a lone hit
+        if f % 2:
+            blob = "".join(f"\\x{(f * k) % 256:02x}" for k in range(70))  # a generated descriptor, 280 chars
+            lines.append(f"gen/pb/m{f}_pb2.py:11:DESCRIPTOR = AddSerializedFile(b'tenant_id{blob}')")
+        else:
+            lines.append(f"Binary file build/obj{f}.o matches")
+        lines.append(f"src/area_{f}/mod.py:{f + 3}:    tenant_id = request.tenant_id  # {f}")
+    text = "\n".join(lines)
+    out = search.compress(text, _ctx(2000)).text
+    body = _body(out)
+    assert body and all(line.startswith("src/") for line in body)
+
+
+def test_binary_file_lines_are_hits_of_their_file() -> None:
+    lines = ["Binary file ./node_modules/x/prebuilds/a.node matches", "grep: ./core.1: binary file matches"]
+    lines += [
+        f"./lib/m{f}.js:{m}:  if (e.code === 'ECONNRESET') retry({m});" for f in range(3) for m in range(4)
+    ]
+    kinds, _, paths = search._classify(lines, False, False)
+    assert list(kinds[:2]) == [search.MATCH, search.MATCH]
+    assert paths[:2] == ["./node_modules/x/prebuilds/a.node", "./core.1"]
+    assert search.looks_like("\n".join(lines[:2] * 5 + lines[2:4]))
+
+
+def test_count_output_shows_the_largest_counts_first() -> None:
+    lines = [f"src/pkg_{f % 13}/mod_{f}.py:{1 + f % 5}" for f in range(1500)]
+    lines[700] = "src/legacy/reconcile.py:187"
+    lines[900] = "src/gen/ledger_pb2.pyi:2"
+    lines += [f"docs/empty_{f}.md:0" for f in range(40)]
+    text = "\n".join(lines) + "\n"
+    assert detect(text) == "search"
+    out = search.compress(text, _ctx()).text
+    body = _body(out)
+    assert body[0] == "src/legacy/reconcile.py:187"
+    assert "src/gen/ledger_pb2.pyi:2" in body  # the one file of its kind
+    assert all(line.endswith(":5") for line in body[2:])  # then the next largest
+    assert "40 more files with none" in out
+    assert estimate_tokens(out) <= 4000 // search.TARGET_SHARE
+
+
+def test_path_listing_keeps_odd_extensions_and_counts_folders() -> None:
+    lines = [f"./src/app/{('api', 'core', 'jobs')[f % 3]}/sub_{f % 40}/mod_{f}.py" for f in range(3000)]
+    lines[1234] = "./src/app/core/sub_4/rates.json"
+    text = "\n".join(lines) + "\n"
+    assert detect(text) == "search"
+    out = search.compress(text, _ctx()).text
+    assert "./src/app/core/sub_4/rates.json" in out
+    assert "by folder: src/app/api/ 1,000" in out
+    assert ".py 2,999, .json 1" in out
+    assert estimate_tokens(out) <= 4000 // search.TARGET_SHARE
+
+
+def test_base64_lines_are_not_a_path_listing() -> None:
+    import base64
+    import random
+
+    rng = random.Random(5)
+    blob = base64.b64encode(bytes(rng.randrange(256) for _ in range(3000))).decode()
+    lines = [blob[i : i + 64] for i in range(0, len(blob), 64)]
+    assert not search._paths_mode(lines)

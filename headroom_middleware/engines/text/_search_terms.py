@@ -70,3 +70,67 @@ def query_lines(query: str | None, text: str, starts: Sequence[int]) -> list[int
         if len(hits) <= limit:
             found.update(hits)
     return sorted(found)
+
+
+# Folding makes ``retry_after``, ``Retry-After``, ``retryAfter`` and ``RETRY_AFTER`` one word.
+_FOLD = str.maketrans("", "", "_-$")
+_FOLDED_WORD_RE = re.compile(r"[a-z][a-z0-9]{2,}")
+_TERM_SAMPLE = 400
+_TERM_CANDIDATES = 8
+_TERM_SHARE = 0.75
+"""A word is the searched term when at least this share of matched lines holds it (folded)."""
+# A definition starts its line: modifiers, a keyword, an optional Go receiver ``(s *Server)``, then the
+# name being defined. Anchored at line starts (cheap to rule out elsewhere), over many lines joined by
+# newlines at once, so nothing in it crosses a newline.
+_DEF_RE = re.compile(
+    r"^[ \t]*(?:(?:export|default|pub(?:\([\w: ]{0,20}\))?|async|public|private|protected|internal|static"
+    r"|abstract|final|override|open|inline|unsafe|extern)[ \t]+)*"
+    r"(?:def|func|function|fn|class|struct|interface|type|enum|trait|module|const|let|var|val)"
+    r"[ \t]+(?:\([^()\n]{0,80}\)[ \t]*)?([A-Za-z_$][\w$]*)",
+    re.MULTILINE,
+)
+_DEF_CHARS = 300
+
+
+def fold(text: str) -> str:
+    """``text`` lowercased without ``_``, ``-`` and ``$``, so that naming styles compare equal."""
+    return text.lower().translate(_FOLD)
+
+
+def searched_term(texts: Sequence[str]) -> str | None:
+    """The (folded) word nearly every matched line holds: the pattern the search ran, when it was one word.
+
+    Candidates are the words on most lines of a spread sample; the one found inside the most lines (as a
+    substring, so ``retryafter`` counts in ``parseRetryAfter``) wins, the longer on a tie. None when no
+    word reaches ``_TERM_SHARE`` (a regex with alternatives, a search for punctuation).
+    """
+    if len(texts) < 5:
+        return None
+    step = max(1, len(texts) // _TERM_SAMPLE)
+    sample = [fold(t[:_DEF_CHARS]) for t in texts[::step]]
+    df: dict[str, int] = {}
+    for line in sample:
+        for word in set(_FOLDED_WORD_RE.findall(line)):
+            df[word] = df.get(word, 0) + 1
+    ranked = sorted(df, key=lambda w: (-df[w], w))[:_TERM_CANDIDATES]
+    share = {w: sum(1 for line in sample if w in line) for w in ranked}
+    best = max(ranked, key=lambda w: (share[w], len(w), w), default=None)
+    return best if best is not None and share[best] >= _TERM_SHARE * len(sample) else None
+
+
+def defined_names(texts: Sequence[str], term: str) -> list[tuple[int, str]]:
+    """``(index, folded name)`` for each of ``texts`` that defines (``def``, ``func``, ``class``,
+    ``const``…) a name holding ``term``: one regex pass in C over the texts joined, hits mapped back.
+
+    Test functions (``test_parse_retry_after``) are left out: they exercise the definition, they are not it.
+    """
+    cut = [t[:_DEF_CHARS].replace("\n", " ") for t in texts]
+    starts = line_starts(cut)
+    found: list[tuple[int, str]] = []
+    for m in _DEF_RE.finditer("\n".join(cut)):
+        name = fold(m.group(1))
+        if term in name and not name.startswith("test"):
+            k = bisect_right(starts, m.start(1)) - 1
+            if not found or found[-1][0] != k:
+                found.append((k, name))
+    return found

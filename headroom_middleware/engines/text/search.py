@@ -7,9 +7,15 @@ context lines first, then cuts every file to its first few matches plus a count,
 only of the files with the fewest matches (a lone hit in a source file tells more than the first of a
 thousand in a vendored bundle) and gives the others a count, then leaves out files with the most
 matches. Always kept: lines holding a rare term of the user's query, matches unlike all the others
-(when most share a few shapes), and unparsed lines such as ``grep: x: Permission denied``. Output aims
-at a fifth of the budget: the file list, counts and first matches say where to look. Kept lines are
-never edited, so paths and line numbers stay exact.
+(when most share a few shapes), definitions of a name holding the searched word (``def parse_retry_after(``
+in a search for ``retry_after``) and unparsed lines such as ``grep: x: Permission denied``. Files are
+sampled in this order: a few hits in a folder few files share, then files whose first match reads well
+(not a generated blob or ``Binary file x matches``, which counts as a hit of x), then files with fewer
+matches. ``rg -c`` / ``grep -c`` output (``path:count``) shows the largest counts first and files with an
+odd extension; ``fd`` / ``find`` listings show paths with a rare extension or folder and one per folder,
+with counts by folder and extension in the marker. Output aims at a fifth of the budget: the file list,
+counts and first matches say where to look. Kept lines are never edited, so paths and line numbers stay
+exact.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import re
 import string
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from itertools import accumulate, pairwise
 
@@ -26,7 +32,7 @@ from ... import _markers
 from ...ccr._keys import make_key
 from .._base import Compressed, Context
 from ._search_budget import fit_levels, render_selection, within_budget
-from ._search_terms import line_starts, query_lines
+from ._search_terms import defined_names, line_starts, query_lines, searched_term
 from ._textlines import split_lines
 from .generic import compress_generic
 
@@ -47,6 +53,10 @@ _TIME_TAIL_RE = re.compile(r"(?:^|[T\s])\d{1,2}$")
 _PATHISH_RE = re.compile(r"[^\s:,]*[A-Za-z_][^\s:,]*")
 # ``grep -r`` without ``-n``: ``path:text``, where the path has a folder or an extension.
 _PLAIN_RE = re.compile(r"((?:[^\s:,]*/)?[^\s:,/]*(?:/|\.[A-Za-z0-9]{1,8})):(?!\d+[:-])")
+# A binary file that matched, as GNU grep (before and since 3.5) and ripgrep report it: a hit of that file.
+_BINARY_RE = re.compile(
+    r"Binary file (\S.*) matches$|grep: (\S.*): binary file matches$|([^\s:]+): binary file matches"
+)
 TARGET_SHARE = 5
 """Search output aims at ``max_tokens // TARGET_SHARE`` tokens (but at least ``MIN_TARGET``)."""
 MIN_TARGET = 400
@@ -58,6 +68,21 @@ _SHAPE_DELETE = bytes(string.ascii_letters + string.digits + "_", "ascii")
 _SHAPE_CHARS = 200
 
 _SAMPLE_LINES = 60
+_READABLE_CHARS = 160
+_MAX_DEFS = 8
+"""Definitions of the searched name kept in view (one per name, files ranked first come first)."""
+_RARE_SHARE = 50
+"""A folder holding at most ``1 / _RARE_SHARE`` of the files (at least one file) is rare."""
+_RARE_MAX_MATCHES = 3
+"""More matches than this in a rare folder is a bundle or data set there, not a lone unexpected hit."""
+_RARE_EXT_SHARE = 200
+_MAX_RARE = 12
+_BREAKDOWN = 10
+_MAX_LISTED = 25
+"""Largest counts, or folders sampled with one path each, shown for a count or path listing."""
+# ``rg -c`` / ``grep -c``: ``path:count``; ``fd`` / ``find``: one path per line.
+_COUNT_RE = re.compile(r"([^\s:]+):(\d{1,15})")
+_PATH_LINE_RE = re.compile(r"[^\s:]*/[^\s:]*")
 
 
 def _is_match_line(line: str) -> bool:
@@ -68,6 +93,11 @@ def _is_match_line(line: str) -> bool:
         and _PATHISH_RE.fullmatch(m.group(1)) is not None
         and _TIME_TAIL_RE.search(m.group(1)) is None
     )
+
+
+def _binary_path(line: str) -> str | None:
+    m = _BINARY_RE.match(line)
+    return None if m is None else next(g for g in m.groups() if g is not None)
 
 
 def _is_context_line(line: str) -> bool:
@@ -94,16 +124,17 @@ def looks_like(head: str) -> bool:
     lines = head.split("\n")[:_SAMPLE_LINES]
     if len(lines) > 1 and len(head) >= 4096:
         lines.pop()  # the last line of the peek may be cut short
-    if _heading_mode(lines):
+    if _heading_mode(lines) or _count_mode(lines) or _paths_mode(lines):
         return True
     sample = [line for line in lines if line.strip()]
     if len(sample) < 3:
         return False
     matches = [line for line in sample if _is_match_line(line)]
+    binaries = sum(1 for line in sample if line.startswith(("Binary file ", "grep: ")) and _binary_path(line))
     if len(matches) < 2:
         return _plain_mode(lines)
     context = sum(1 for line in sample if _is_context_line(line))
-    if len(matches) + context < 0.7 * len(sample):
+    if len(matches) + binaries + context < 0.7 * len(sample):
         return False
     diagnostics = sum(1 for line in matches if _DIAGNOSTIC_RE.match(line))
     return diagnostics <= 0.2 * len(matches)
@@ -116,6 +147,82 @@ def _plain_mode(lines: Sequence[str]) -> bool:
         return False
     plain = [m.group(1) for line in sample if (m := _PLAIN_RE.match(line)) is not None]
     return len(plain) >= 0.8 * len(sample) and len(set(plain)) >= 2 and not _TIMESTAMP_RE.match(plain[0])
+
+
+def _count_mode(lines: Sequence[str]) -> bool:
+    """True for ``rg -c`` / ``grep -c`` output: ``path:count`` lines, each path once."""
+    sample = [line for line in lines[:_SAMPLE_LINES] if line.strip()]
+    found = [m.group(1) for line in sample if (m := _COUNT_RE.fullmatch(line)) is not None]
+    return (
+        len(sample) >= 3
+        and len(found) >= 0.9 * len(sample)
+        and len(set(found)) >= 0.9 * len(found)
+        and sum(1 for p in found if "/" in p or (_PATHISH_RE.fullmatch(p) and "." in p)) >= 0.8 * len(found)
+    )
+
+
+def _paths_mode(lines: Sequence[str]) -> bool:
+    """True for ``fd`` / ``find`` output: one path per line, most sharing their first folder with others
+    (which base64 lines, that also hold slashes and no spaces, never do)."""
+    sample = [line for line in lines[:_SAMPLE_LINES] if line.strip()]
+    paths = [line for line in sample if _PATH_LINE_RE.fullmatch(line)]
+    if len(sample) < 5 or len(paths) < 0.9 * len(sample):
+        return False
+    firsts = Counter(p.split("/", 1)[0] for p in paths)
+    return sum(c for c in firsts.values() if c >= 2) >= 0.6 * len(paths)
+
+
+def _folders(paths: Sequence[str]) -> tuple[str, list[str]]:
+    """The folder prefix all ``paths`` share, and for each path the next folder below it ("" for a file
+    right in the shared folder): where a tree of results branches first."""
+    parts = [p.removeprefix("./").split("/") for p in paths]
+    depth = 0
+    while parts and all(len(q) > depth + 1 and q[depth] == parts[0][depth] for q in parts):
+        depth += 1
+    shared = "".join(f"{c}/" for c in parts[0][:depth]) if parts else ""
+    return shared, [q[depth] if len(q) > depth + 1 else "" for q in parts]
+
+
+def _rare_folders(folder: Sequence[str]) -> list[bool]:
+    """For each path's folder (``_folders``), whether it holds few of the paths."""
+    counts = Counter(folder)
+    limit = max(1, len(folder) // _RARE_SHARE)
+    if len(counts) < 2:
+        return [False] * len(folder)
+    return [bool(x) and counts[x] <= limit for x in folder]
+
+
+def _extension(path: str) -> str:
+    name = path.rpartition("/")[2]
+    return name.rpartition(".")[2].lower() if "." in name.lstrip(".") else ""
+
+
+def _rare_extensions(exts: Sequence[str], limit: int) -> list[int]:
+    """Indices of the paths whose extension (``_extension``) few others share: one ``.json`` among
+    thousands of ``.py``."""
+    counts = Counter(exts)
+    if len(counts) < 2:
+        return []
+    rare = [i for i, e in enumerate(exts) if counts[e] <= max(1, len(exts) // _RARE_EXT_SHARE)]
+    return rare[:limit]
+
+
+def _definitions(
+    lines: Sequence[str], ranked_files: Sequence[Sequence[int]], prefix_colons: int
+) -> list[int]:
+    """Matches defining a name that holds the searched word (``def parse_retry_after(`` in a search for
+    ``retry_after``): what most searches look for. One per name, from the files ranked first."""
+    matches = [i for f in ranked_files for i in f]
+    texts = [lines[i].split(":", prefix_colons)[-1] for i in matches]
+    term = searched_term(texts)
+    if term is None:
+        return []
+    first: dict[str, int] = {}
+    for k, name in defined_names(texts, term):
+        first.setdefault(name, matches[k])
+        if len(first) >= _MAX_DEFS:
+            break
+    return sorted(first.values())
 
 
 def _classify(lines: Sequence[str], heading: bool, plain: bool) -> tuple[bytearray, list[int], list[str]]:
@@ -152,9 +259,10 @@ def _classify(lines: Sequence[str], heading: bool, plain: bool) -> tuple[bytearr
             m = _MATCH_RE.match(line)
             if m is None and plain:
                 m = _PLAIN_RE.match(line)
-            if m is not None:
+            binary = _binary_path(line) if m is None else None
+            if m is not None or binary is not None:
                 kinds[i] = MATCH
-                cur = m.group(1)
+                cur = m.group(1) if m is not None else str(binary)
                 cur_id = ids.setdefault(cur, len(ids))
                 if cur_id == len(paths):
                     paths.append(cur)
@@ -194,11 +302,19 @@ def compress(text: str, ctx: Context) -> Compressed:
         return Compressed(text, "passthrough")
     lines = split_lines(text)
     n = len(lines)
+    # Search results aim at a share of the budget: the file list, counts and first matches say where
+    # to look, and a narrower search or a retrieval with a query gets the rest.
+    target = replace(ctx, max_tokens=min(ctx.max_tokens, max(ctx.max_tokens // TARGET_SHARE, MIN_TARGET)))
+    if _count_mode(lines):
+        return _compress_counts(text, lines, target)
+    if _paths_mode(lines):
+        return _compress_paths(text, lines, target)
     heading, plain = _heading_mode(lines), _plain_mode(lines)
     kinds, file_of, paths = _classify(lines, heading, plain)
     if MATCH not in kinds:
         return compress_generic(text, ctx)  # not search output after all
-    too_long = max(200, ctx.max_tokens)  # chars: one line this long would crowd out everything else
+    # Chars: a line this long (minified code, a generated blob) would crowd out a dozen readable hits.
+    too_long = max(200, target.max_tokens // 2)
 
     per_file: list[list[int]] = [[] for _ in paths]
     path_line: list[int] = [-1] * len(paths)
@@ -216,7 +332,8 @@ def compress(text: str, ctx: Context) -> Compressed:
     if len(always) > _MAX_OTHER:  # many unparsed lines: show the first and last few, count the rest
         always = always[: _MAX_OTHER // 2] + always[-_MAX_OTHER // 2 :]
     asked = [i for i in query_lines(ctx.query, text, line_starts(lines)) if len(lines[i]) <= too_long]
-    unlike = _unlike_the_rest(lines, [i for f in per_file for i in f], 1 if heading or plain else 2)
+    prefix_colons = 1 if heading or plain else 2
+    unlike = _unlike_the_rest(lines, [i for f in per_file for i in f], prefix_colons)
     file_start = [n] * len(paths)  # where each file's lines begin (its path line or first match)
     for i in reversed(range(n)):
         if kinds[i] in (MATCH, PATH) and file_of[i] >= 0:
@@ -245,9 +362,30 @@ def compress(text: str, ctx: Context) -> Compressed:
 
     # Files with few matches come first, in sampling and in naming: the one hit in a source file tells
     # more than the first of a thousand in a vendored bundle, whose count already describes it.
+    # A few hits in a folder few others share (``scripts/`` among hundreds under ``services/``) come
+    # first of all: the one nobody expected. Files whose every match is too long to show come last.
+    # Then files whose first match reads well (not a generated blob, not ``Binary file x matches``);
+    # then files with fewer matches.
+    rare = _rare_folders(_folders(paths)[1])
+
+    def unreadable(f: int) -> bool:
+        first = lines[per_file[f][0]]
+        return len(first) > _READABLE_CHARS or _binary_path(first) is not None
+
+    def rank_key(f: int) -> tuple[bool, bool, bool, int, int]:
+        if not per_file[f]:
+            return (True, True, True, 0, f)
+        unexpected = rare[f] and len(per_file[f]) <= _RARE_MAX_MATCHES
+        return (False, not unexpected, unreadable(f), len(per_file[f]), f)
+
     rank = [0] * len(paths)
-    for r, f in enumerate(sorted(range(len(paths)), key=lambda f: (len(per_file[f]), f))):
+    order = sorted(range(len(paths)), key=rank_key)
+    for r, f in enumerate(order):
         rank[f] = r
+    defs = _definitions(lines, [per_file[f] for f in order], prefix_colons)
+    if heading:  # a kept match needs its path line above it to be read
+        shown_alone = {path_line[file_of[i]] for i in [*asked, *unlike, *defs] if file_of[i] >= 0}
+        always += sorted(i for i in shown_alone if i >= 0)
     following = [bisect_left(boundaries, file_start[f] + 1) for f in range(len(paths))]
     file_end = [boundaries[j] if j < len(boundaries) else n for j in following]
     # Where runs of dropped lines are split in the selection being rendered, so that each named file
@@ -261,7 +399,7 @@ def compress(text: str, ctx: Context) -> Compressed:
         other files among the ``files_named`` with the fewest matches (a lone match is its own count);
         the files left share the counts of the gaps they fall in."""
         named[0] = files_named
-        kept = [*always, *asked, *unlike]
+        kept = [*always, *asked, *unlike, *defs]
         splits: list[int] = []
         for f in range(len(paths)):
             if rank[f] < sampled:
@@ -292,6 +430,8 @@ def compress(text: str, ctx: Context) -> Compressed:
             note += f"; {len(asked):,} lines match the query"
         if unlike:
             note += f"; {len(unlike):,} matches unlike the rest"
+        if defs:
+            note += f"; {len(defs):,} definitions of the searched name"
         marker = _markers.omitted(n - len(kept), n, "lines", key, note)
         return render_selection(lines, kept, describe, marker, cuts)
 
@@ -309,8 +449,91 @@ def compress(text: str, ctx: Context) -> Compressed:
             return select(1, files - t, files)
         return select(1, 0, files - (t - files))
 
-    # Search results aim at a share of the budget: the file list, counts and first matches say where
-    # to look, and a narrower search or a retrieval with a query gets the rest.
-    target = replace(ctx, max_tokens=min(ctx.max_tokens, max(ctx.max_tokens // TARGET_SHARE, MIN_TARGET)))
     text_out = fit_levels(at_level, levels, render, target)
     return Compressed(text_out, "search:files", ((key, payload),))
+
+
+def _unique(indices: Sequence[int]) -> list[int]:
+    return list(dict.fromkeys(indices))
+
+
+def _fit_priority(
+    text: str,
+    lines: Sequence[str],
+    priority: list[int],
+    note: Callable[[int], str],
+    ctx: Context,
+    in_order: bool,
+) -> Compressed:
+    """The longest prefix of ``priority`` (line indices, most important first) that fits, each line whole;
+    shown in input order when ``in_order``, else in priority order. Gaps are not marked: the order of a
+    count or path listing means nothing, and the full marker's note says what the rest holds."""
+    payload = text.encode("utf-8", "surrogatepass")
+    key = make_key(payload)
+    n = len(lines)
+
+    def at_level(t: int) -> list[int]:
+        return priority[: len(priority) - t]
+
+    def render(kept: list[int]) -> str:
+        body = [lines[i] for i in (sorted(kept) if in_order else kept)]
+        return "\n".join([*body, _markers.omitted(n - len(kept), n, "lines", key, note(len(kept)))])
+
+    return Compressed(fit_levels(at_level, len(priority), render, ctx), "search:files", ((key, payload),))
+
+
+def _others(lines: Sequence[str], taken: set[int]) -> list[int]:
+    """Non-blank lines outside ``taken`` (``rg: x: Permission denied``), the first and last few."""
+    rest = [i for i, line in enumerate(lines) if i not in taken and line.strip()]
+    return rest if len(rest) <= _MAX_OTHER else rest[: _MAX_OTHER // 2] + rest[-_MAX_OTHER // 2 :]
+
+
+def _compress_counts(text: str, lines: Sequence[str], ctx: Context) -> Compressed:
+    """``rg -c`` / ``grep -c``: unparsed lines, files with a rare extension, then the largest counts first."""
+    found = [
+        (i, m.group(1), int(m.group(2))) for i, line in enumerate(lines) if (m := _COUNT_RE.fullmatch(line))
+    ]
+    hits = [(i, path, c) for i, path, c in found if c > 0]  # ``grep -rc`` also lists every file with 0
+    rare = [hits[k][0] for k in _rare_extensions([_extension(p) for _, p, _ in hits], _MAX_RARE)]
+    largest = [i for i, _, _ in sorted(hits, key=lambda h: (-h[2], h[0]))]
+    asked = query_lines(ctx.query, text, line_starts(lines))
+    # Past the few largest, more counts say little: the rest is one retrieval away.
+    priority = _unique(
+        [*_others(lines, {i for i, _, _ in found}), *asked, *largest[:1], *rare, *largest[:_MAX_LISTED]]
+    )
+    total = sum(c for _, _, c in hits)
+    zero = f"; {len(found) - len(hits):,} more files with none" if len(hits) < len(found) else ""
+
+    def note(shown: int) -> str:
+        return f"{shown:,} of {len(hits):,} file counts, largest first; {total:,} matches in all{zero}"
+
+    return _fit_priority(text, lines, priority, note, ctx, in_order=False)
+
+
+def _compress_paths(text: str, lines: Sequence[str], ctx: Context) -> Compressed:
+    """``fd`` / ``find``: unparsed lines, paths with a rare extension or in a rare folder, then one path
+    per folder, biggest folders first; the note counts paths by folder and by extension."""
+    entries = [i for i, line in enumerate(lines) if _PATH_LINE_RE.fullmatch(line)]
+    paths = [lines[i] for i in entries]
+    shared, folder = _folders(paths)
+    by_folder = Counter(folder)
+    exts = [_extension(p) for p in paths]
+    rare_folder = [entries[k] for k, r in enumerate(_rare_folders(folder)) if r][:_MAX_RARE]
+    rare_ext = [entries[k] for k in _rare_extensions(exts, _MAX_RARE)]
+    first_of: dict[str, int] = {}
+    for k, x in enumerate(folder):
+        first_of.setdefault(x, entries[k])
+    samples = [first_of[x] for x, _ in sorted(by_folder.items(), key=lambda kv: (-kv[1], kv[0]))]
+    asked = query_lines(ctx.query, text, line_starts(lines))
+    priority = _unique(
+        [*_others(lines, set(entries)), *asked, *rare_ext, *rare_folder, *samples[:_MAX_LISTED]]
+    )
+    top = sorted(by_folder.items(), key=lambda kv: (-kv[1], kv[0]))[:_BREAKDOWN]
+    folders = ", ".join(f"{shared}{x + '/' if x else ''} {c:,}" for x, c in top)
+    common_exts = Counter(exts).most_common(_BREAKDOWN // 2)
+    by_ext = ", ".join(f".{e} {c:,}" if e else f"(none) {c:,}" for e, c in common_exts)
+
+    def note(shown: int) -> str:
+        return f"{shown:,} of {len(paths):,} paths; by folder: {folders}; by extension: {by_ext}"
+
+    return _fit_priority(text, lines, priority, note, ctx, in_order=True)
