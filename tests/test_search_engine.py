@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from headroom_middleware import _markers, estimate_tokens, make_key
 from headroom_middleware.engines import Context, detect
-from headroom_middleware.engines.text import _search_terms, search
+from headroom_middleware.engines.text import _search_listings, _search_terms, search
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = ROOT / "fixtures" / "generated"
@@ -419,4 +419,4 @@ def test_base64_lines_are_not_a_path_listing() -> None:
     rng = random.Random(5)
     blob = base64.b64encode(bytes(rng.randrange(256) for _ in range(3000))).decode()
     lines = [blob[i : i + 64] for i in range(0, len(blob), 64)]
-    assert not search._paths_mode(lines)
+    assert not _search_listings.paths_mode(lines)

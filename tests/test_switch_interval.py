@@ -83,9 +83,7 @@ def test_a_shorter_interval_chosen_by_the_application_is_kept(seen: list[tuple[f
 
 def test_overlapping_blocks_restore_once_when_the_last_leaves() -> None:
     with _interpreter.switch_interval(0.001):
-        with _interpreter.switch_interval(
-            0.002
-        ):  # another pipeline's setting: the first rules
+        with _interpreter.switch_interval(0.002):  # another pipeline's setting: the first rules
             assert sys.getswitchinterval() == pytest.approx(0.001)
         assert sys.getswitchinterval() == pytest.approx(0.001)
     assert sys.getswitchinterval() == pytest.approx(DEFAULT)

@@ -24,7 +24,7 @@ import re
 import string
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from itertools import accumulate, pairwise
 
@@ -32,6 +32,17 @@ from ... import _markers
 from ...ccr._keys import make_key
 from .._base import Compressed, Context
 from ._search_budget import fit_levels, render_selection, within_budget
+from ._search_listings import (
+    MAX_OTHER,
+    PATHISH_RE,
+    SAMPLE_LINES,
+    compress_counts,
+    compress_paths,
+    count_mode,
+    paths_mode,
+    rare_folders,
+    split_folders,
+)
 from ._search_terms import defined_names, line_starts, query_lines, searched_term
 from ._textlines import split_lines
 from .generic import compress_generic
@@ -50,7 +61,6 @@ _DIAGNOSTIC_RE = re.compile(r"[^\s:]+:\d+:(?:\d+:)? (?:fatal )?(?:error|warning|
 _TIMESTAMP_RE = re.compile(r"\d{4}-\d\d-\d\d|\d\d:\d\d")
 # A "path" ending in an hour (``…T19`` before ``:33:00``) is a timestamp, and commas mean CSV.
 _TIME_TAIL_RE = re.compile(r"(?:^|[T\s])\d{1,2}$")
-_PATHISH_RE = re.compile(r"[^\s:,]*[A-Za-z_][^\s:,]*")
 # ``grep -r`` without ``-n``: ``path:text``, where the path has a folder or an extension.
 _PLAIN_RE = re.compile(r"((?:[^\s:,]*/)?[^\s:,/]*(?:/|\.[A-Za-z0-9]{1,8})):(?!\d+[:-])")
 # A binary file that matched, as GNU grep (before and since 3.5) and ripgrep report it: a hit of that file.
@@ -60,29 +70,15 @@ _BINARY_RE = re.compile(
 TARGET_SHARE = 5
 """Search output aims at ``max_tokens // TARGET_SHARE`` tokens (but at least ``MIN_TARGET``)."""
 MIN_TARGET = 400
-_MAX_OTHER = 20
-"""Unparsed lines (``Binary file x matches``, ``grep: x: Permission denied``) kept in view."""
 _MAX_UNLIKE = 12
 """More matches unlike the rest than this and none of them stands out."""
 _SHAPE_DELETE = bytes(string.ascii_letters + string.digits + "_", "ascii")
 _SHAPE_CHARS = 200
-
-_SAMPLE_LINES = 60
 _READABLE_CHARS = 160
 _MAX_DEFS = 8
 """Definitions of the searched name kept in view (one per name, files ranked first come first)."""
-_RARE_SHARE = 50
-"""A folder holding at most ``1 / _RARE_SHARE`` of the files (at least one file) is rare."""
 _RARE_MAX_MATCHES = 3
 """More matches than this in a rare folder is a bundle or data set there, not a lone unexpected hit."""
-_RARE_EXT_SHARE = 200
-_MAX_RARE = 12
-_BREAKDOWN = 10
-_MAX_LISTED = 25
-"""Largest counts, or folders sampled with one path each, shown for a count or path listing."""
-# ``rg -c`` / ``grep -c``: ``path:count``; ``fd`` / ``find``: one path per line.
-_COUNT_RE = re.compile(r"([^\s:]+):(\d{1,15})")
-_PATH_LINE_RE = re.compile(r"[^\s:]*/[^\s:]*")
 
 
 def _is_match_line(line: str) -> bool:
@@ -90,7 +86,7 @@ def _is_match_line(line: str) -> bool:
     return (
         m is not None
         and _TIMESTAMP_RE.match(m.group(1)) is None
-        and _PATHISH_RE.fullmatch(m.group(1)) is not None
+        and PATHISH_RE.fullmatch(m.group(1)) is not None
         and _TIME_TAIL_RE.search(m.group(1)) is None
     )
 
@@ -107,24 +103,24 @@ def _is_context_line(line: str) -> bool:
 def _heading_mode(lines: Sequence[str]) -> bool:
     """True for ``rg --heading`` output (a path line, then ``12:text`` lines) and for ``grep -n`` over
     one file (``12:text`` lines only): most non-blank lines start with a bare line number."""
-    sample = [line for line in lines[:_SAMPLE_LINES] if line.strip() and line != "--"]
+    sample = [line for line in lines[:SAMPLE_LINES] if line.strip() and line != "--"]
     if len(sample) < 3:
         return False
     numbered = sum(1 for line in sample if _NUMBERED_RE.match(line) and not _TIMESTAMP_RE.match(line))
     if numbered == len(sample):
         return True
     paths = len(sample) - numbered
-    return numbered >= 0.6 * len(sample) and paths >= 1 and _PATHISH_RE.match(sample[0]) is not None
+    return numbered >= 0.6 * len(sample) and paths >= 1 and PATHISH_RE.match(sample[0]) is not None
 
 
 def looks_like(head: str) -> bool:
     """True when the first few KB read as grep/ripgrep results (not JSON, logs or compiler output)."""
     if head.lstrip()[:1] in ("{", "["):
         return False
-    lines = head.split("\n")[:_SAMPLE_LINES]
+    lines = head.split("\n")[:SAMPLE_LINES]
     if len(lines) > 1 and len(head) >= 4096:
         lines.pop()  # the last line of the peek may be cut short
-    if _heading_mode(lines) or _count_mode(lines) or _paths_mode(lines):
+    if _heading_mode(lines) or count_mode(lines) or paths_mode(lines):
         return True
     sample = [line for line in lines if line.strip()]
     if len(sample) < 3:
@@ -142,69 +138,11 @@ def looks_like(head: str) -> bool:
 
 def _plain_mode(lines: Sequence[str]) -> bool:
     """True for ``grep -r`` output without line numbers: most lines are ``path:text``."""
-    sample = [line for line in lines[:_SAMPLE_LINES] if line.strip()]
+    sample = [line for line in lines[:SAMPLE_LINES] if line.strip()]
     if len(sample) < 3 or any(_is_match_line(line) for line in sample):
         return False
     plain = [m.group(1) for line in sample if (m := _PLAIN_RE.match(line)) is not None]
     return len(plain) >= 0.8 * len(sample) and len(set(plain)) >= 2 and not _TIMESTAMP_RE.match(plain[0])
-
-
-def _count_mode(lines: Sequence[str]) -> bool:
-    """True for ``rg -c`` / ``grep -c`` output: ``path:count`` lines, each path once."""
-    sample = [line for line in lines[:_SAMPLE_LINES] if line.strip()]
-    found = [m.group(1) for line in sample if (m := _COUNT_RE.fullmatch(line)) is not None]
-    return (
-        len(sample) >= 3
-        and len(found) >= 0.9 * len(sample)
-        and len(set(found)) >= 0.9 * len(found)
-        and sum(1 for p in found if "/" in p or (_PATHISH_RE.fullmatch(p) and "." in p)) >= 0.8 * len(found)
-    )
-
-
-def _paths_mode(lines: Sequence[str]) -> bool:
-    """True for ``fd`` / ``find`` output: one path per line, most sharing their first folder with others
-    (which base64 lines, that also hold slashes and no spaces, never do)."""
-    sample = [line for line in lines[:_SAMPLE_LINES] if line.strip()]
-    paths = [line for line in sample if _PATH_LINE_RE.fullmatch(line)]
-    if len(sample) < 5 or len(paths) < 0.9 * len(sample):
-        return False
-    firsts = Counter(p.split("/", 1)[0] for p in paths)
-    return sum(c for c in firsts.values() if c >= 2) >= 0.6 * len(paths)
-
-
-def _folders(paths: Sequence[str]) -> tuple[str, list[str]]:
-    """The folder prefix all ``paths`` share, and for each path the next folder below it ("" for a file
-    right in the shared folder): where a tree of results branches first."""
-    parts = [p.removeprefix("./").split("/") for p in paths]
-    depth = 0
-    while parts and all(len(q) > depth + 1 and q[depth] == parts[0][depth] for q in parts):
-        depth += 1
-    shared = "".join(f"{c}/" for c in parts[0][:depth]) if parts else ""
-    return shared, [q[depth] if len(q) > depth + 1 else "" for q in parts]
-
-
-def _rare_folders(folder: Sequence[str]) -> list[bool]:
-    """For each path's folder (``_folders``), whether it holds few of the paths."""
-    counts = Counter(folder)
-    limit = max(1, len(folder) // _RARE_SHARE)
-    if len(counts) < 2:
-        return [False] * len(folder)
-    return [bool(x) and counts[x] <= limit for x in folder]
-
-
-def _extension(path: str) -> str:
-    name = path.rpartition("/")[2]
-    return name.rpartition(".")[2].lower() if "." in name.lstrip(".") else ""
-
-
-def _rare_extensions(exts: Sequence[str], limit: int) -> list[int]:
-    """Indices of the paths whose extension (``_extension``) few others share: one ``.json`` among
-    thousands of ``.py``."""
-    counts = Counter(exts)
-    if len(counts) < 2:
-        return []
-    rare = [i for i, e in enumerate(exts) if counts[e] <= max(1, len(exts) // _RARE_EXT_SHARE)]
-    return rare[:limit]
 
 
 def _definitions(
@@ -305,10 +243,10 @@ def compress(text: str, ctx: Context) -> Compressed:
     # Search results aim at a share of the budget: the file list, counts and first matches say where
     # to look, and a narrower search or a retrieval with a query gets the rest.
     target = replace(ctx, max_tokens=min(ctx.max_tokens, max(ctx.max_tokens // TARGET_SHARE, MIN_TARGET)))
-    if _count_mode(lines):
-        return _compress_counts(text, lines, target)
-    if _paths_mode(lines):
-        return _compress_paths(text, lines, target)
+    if count_mode(lines):
+        return compress_counts(text, lines, target)
+    if paths_mode(lines):
+        return compress_paths(text, lines, target)
     heading, plain = _heading_mode(lines), _plain_mode(lines)
     kinds, file_of, paths = _classify(lines, heading, plain)
     if MATCH not in kinds:
@@ -329,8 +267,8 @@ def compress(text: str, ctx: Context) -> Compressed:
             path_line[file_of[i]] = i
         elif kind == OTHER and len(lines[i]) <= too_long:
             always.append(i)
-    if len(always) > _MAX_OTHER:  # many unparsed lines: show the first and last few, count the rest
-        always = always[: _MAX_OTHER // 2] + always[-_MAX_OTHER // 2 :]
+    if len(always) > MAX_OTHER:  # many unparsed lines: show the first and last few, count the rest
+        always = always[: MAX_OTHER // 2] + always[-MAX_OTHER // 2 :]
     asked = [i for i in query_lines(ctx.query, text, line_starts(lines)) if len(lines[i]) <= too_long]
     prefix_colons = 1 if heading or plain else 2
     unlike = _unlike_the_rest(lines, [i for f in per_file for i in f], prefix_colons)
@@ -366,7 +304,7 @@ def compress(text: str, ctx: Context) -> Compressed:
     # first of all: the one nobody expected. Files whose every match is too long to show come last.
     # Then files whose first match reads well (not a generated blob, not ``Binary file x matches``);
     # then files with fewer matches.
-    rare = _rare_folders(_folders(paths)[1])
+    rare = rare_folders(split_folders(paths)[1])
 
     def unreadable(f: int) -> bool:
         first = lines[per_file[f][0]]
@@ -451,89 +389,3 @@ def compress(text: str, ctx: Context) -> Compressed:
 
     text_out = fit_levels(at_level, levels, render, target)
     return Compressed(text_out, "search:files", ((key, payload),))
-
-
-def _unique(indices: Sequence[int]) -> list[int]:
-    return list(dict.fromkeys(indices))
-
-
-def _fit_priority(
-    text: str,
-    lines: Sequence[str],
-    priority: list[int],
-    note: Callable[[int], str],
-    ctx: Context,
-    in_order: bool,
-) -> Compressed:
-    """The longest prefix of ``priority`` (line indices, most important first) that fits, each line whole;
-    shown in input order when ``in_order``, else in priority order. Gaps are not marked: the order of a
-    count or path listing means nothing, and the full marker's note says what the rest holds."""
-    payload = text.encode("utf-8", "surrogatepass")
-    key = make_key(payload)
-    n = len(lines)
-
-    def at_level(t: int) -> list[int]:
-        return priority[: len(priority) - t]
-
-    def render(kept: list[int]) -> str:
-        body = [lines[i] for i in (sorted(kept) if in_order else kept)]
-        return "\n".join([*body, _markers.omitted(n - len(kept), n, "lines", key, note(len(kept)))])
-
-    return Compressed(fit_levels(at_level, len(priority), render, ctx), "search:files", ((key, payload),))
-
-
-def _others(lines: Sequence[str], taken: set[int]) -> list[int]:
-    """Non-blank lines outside ``taken`` (``rg: x: Permission denied``), the first and last few."""
-    rest = [i for i, line in enumerate(lines) if i not in taken and line.strip()]
-    return rest if len(rest) <= _MAX_OTHER else rest[: _MAX_OTHER // 2] + rest[-_MAX_OTHER // 2 :]
-
-
-def _compress_counts(text: str, lines: Sequence[str], ctx: Context) -> Compressed:
-    """``rg -c`` / ``grep -c``: unparsed lines, files with a rare extension, then the largest counts first."""
-    found = [
-        (i, m.group(1), int(m.group(2))) for i, line in enumerate(lines) if (m := _COUNT_RE.fullmatch(line))
-    ]
-    hits = [(i, path, c) for i, path, c in found if c > 0]  # ``grep -rc`` also lists every file with 0
-    rare = [hits[k][0] for k in _rare_extensions([_extension(p) for _, p, _ in hits], _MAX_RARE)]
-    largest = [i for i, _, _ in sorted(hits, key=lambda h: (-h[2], h[0]))]
-    asked = query_lines(ctx.query, text, line_starts(lines))
-    # Past the few largest, more counts say little: the rest is one retrieval away.
-    priority = _unique(
-        [*_others(lines, {i for i, _, _ in found}), *asked, *largest[:1], *rare, *largest[:_MAX_LISTED]]
-    )
-    total = sum(c for _, _, c in hits)
-    zero = f"; {len(found) - len(hits):,} more files with none" if len(hits) < len(found) else ""
-
-    def note(shown: int) -> str:
-        return f"{shown:,} of {len(hits):,} file counts, largest first; {total:,} matches in all{zero}"
-
-    return _fit_priority(text, lines, priority, note, ctx, in_order=False)
-
-
-def _compress_paths(text: str, lines: Sequence[str], ctx: Context) -> Compressed:
-    """``fd`` / ``find``: unparsed lines, paths with a rare extension or in a rare folder, then one path
-    per folder, biggest folders first; the note counts paths by folder and by extension."""
-    entries = [i for i, line in enumerate(lines) if _PATH_LINE_RE.fullmatch(line)]
-    paths = [lines[i] for i in entries]
-    shared, folder = _folders(paths)
-    by_folder = Counter(folder)
-    exts = [_extension(p) for p in paths]
-    rare_folder = [entries[k] for k, r in enumerate(_rare_folders(folder)) if r][:_MAX_RARE]
-    rare_ext = [entries[k] for k in _rare_extensions(exts, _MAX_RARE)]
-    first_of: dict[str, int] = {}
-    for k, x in enumerate(folder):
-        first_of.setdefault(x, entries[k])
-    samples = [first_of[x] for x, _ in sorted(by_folder.items(), key=lambda kv: (-kv[1], kv[0]))]
-    asked = query_lines(ctx.query, text, line_starts(lines))
-    priority = _unique(
-        [*_others(lines, set(entries)), *asked, *rare_ext, *rare_folder, *samples[:_MAX_LISTED]]
-    )
-    top = sorted(by_folder.items(), key=lambda kv: (-kv[1], kv[0]))[:_BREAKDOWN]
-    folders = ", ".join(f"{shared}{x + '/' if x else ''} {c:,}" for x, c in top)
-    common_exts = Counter(exts).most_common(_BREAKDOWN // 2)
-    by_ext = ", ".join(f".{e} {c:,}" if e else f"(none) {c:,}" for e, c in common_exts)
-
-    def note(shown: int) -> str:
-        return f"{shown:,} of {len(paths):,} paths; by folder: {folders}; by extension: {by_ext}"
-
-    return _fit_priority(text, lines, priority, note, ctx, in_order=True)
