@@ -22,14 +22,20 @@ from headroom_middleware.ccr import make_key
 from headroom_middleware.engines import Context, compress, detect
 from headroom_middleware.engines._detect import text_kind
 from headroom_middleware.engines.text import logs
+from headroom_middleware.engines.text._templates import template_of
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-LOG_FIXTURES = sorted((FIXTURES / "generated").glob("log_*.txt"))
+LOG_FIXTURES = sorted((FIXTURES / "generated").glob("log_*.txt")) + sorted(
+    (FIXTURES / "generated").glob("logs_wild_*.txt")
+)
 
 
 def _needles() -> dict[str, list[str]]:
-    entries = json.loads((FIXTURES / "generated" / "needles_text.json").read_text("utf-8"))
-    return {e["file"]: e["needles"] for e in entries}
+    out: dict[str, list[str]] = {}
+    for name in ("needles_text.json", "needles_logs_wild.json"):
+        entries = json.loads((FIXTURES / "generated" / name).read_text("utf-8"))
+        out.update({e["file"]: e["needles"] for e in entries})
+    return out
 
 
 def _ctx(max_tokens: int = 4000, query: str | None = None) -> Context:
@@ -303,3 +309,188 @@ def test_log_starting_with_a_bracket_is_not_left_to_the_generic_engine() -> None
         for k in range(3000)
     )
     assert compress(text, _ctx(300)).strategy == "log:templates"
+
+
+def _pg(i: int, rest: str) -> str:
+    stamp = f"2026-11-25 10:{(i // 60) % 60:02d}:{i % 60:02d}.{i % 1000:03d} UTC"
+    return f"{stamp} [{4400 + i % 50}] app@shop {rest}"
+
+
+def _pg_log(n: int = 1500, seed: int = 5) -> list[str]:
+    """A PostgreSQL log: duration lines, connections, and autovacuum reports on tab-indented lines."""
+    rng = random.Random(seed)
+    out: list[str] = []
+    for i in range(n):
+        r = rng.random()
+        if r < 0.6:
+            out.append(_pg(i, f"LOG:  duration: {rng.uniform(0.1, 3):.3f} ms  execute <unnamed>: SELECT 1"))
+        elif r < 0.9:
+            out.append(
+                _pg(
+                    i,
+                    f"LOG:  connection received: host=10.0.0.{rng.randint(2, 250)} port={rng.randint(1, 9)}",
+                )
+            )
+        else:
+            out.append(_pg(i, 'LOG:  automatic vacuum of table "shop.public.events": index scans: 1'))
+            out.append(f"\tpages: 0 removed, {rng.randint(1, 9999)} remain, {rng.randint(1, 99)} scanned")
+            out.append(f"\tbuffer usage: {rng.randint(1, 9999)} hits, {rng.randint(1, 99)} misses")
+    return out
+
+
+def test_keyed_duration_in_a_json_line_is_masked_and_its_outlier_kept() -> None:
+    rng = random.Random(3)
+    lines = [
+        f'{{"ts": "2026-11-25T10:00:{i % 60:02d}Z", "level": "INFO", "message": "request done", '
+        f'"duration_ms": {rng.uniform(5, 90):.1f}}}'
+        for i in range(3000)
+    ]
+    lines[1700] = (
+        '{"ts": "2026-11-25T10:00:00Z", "level": "INFO", "message": "request done", "duration_ms": 15234.8}'
+    )
+    r = logs.compress("\n".join(lines), _ctx(1000))
+    assert '"duration_ms": 15234.8} (outlier: 15234.8' in r.text
+
+
+def test_outlier_found_when_the_template_pads_blanks_differently() -> None:
+    # PostgreSQL writes "LOG:  duration:" with two spaces; a template holds one.
+    lines = _pg_log()
+    lines[900] = _pg(900, "LOG:  duration: 48213.512 ms  execute <unnamed>: SELECT 1")
+    r = logs.compress("\n".join(lines), _ctx(1200))
+    assert "duration: 48213.512 ms  execute <unnamed>: SELECT 1 (outlier: 48213.512ms" in r.text
+
+
+def test_outlier_found_by_rank_when_only_masked_tokens_precede_it() -> None:
+    rng = random.Random(9)
+    lines = [
+        f"2026-11-25T10:00:{i % 60:02d}Z INFO GET /api/items/{rng.randint(1, 999)} 200 {rng.randint(5, 90)}ms"
+        for i in range(3000)
+    ]
+    lines[2100] = "2026-11-25T10:00:00Z INFO GET /api/items/77 200 48217ms"
+    r = logs.compress("\n".join(lines), _ctx(800))
+    assert "GET /api/items/77 200 48217ms (outlier: 48217ms" in r.text
+
+
+def test_query_string_is_part_of_the_masked_path() -> None:
+    plain = template_of("GET /api/orders 200 12ms")
+    assert template_of("GET /api/orders/export?format=csv&range=90d 200 48217ms") == plain
+    assert template_of("is it? yes") == "is it? yes"
+
+
+def test_compose_prefixed_traceback_is_one_unit_and_prefixes_stay_visible() -> None:
+    rng = random.Random(4)
+    lines: list[str] = []
+    for k in range(40):
+        for _ in range(60):
+            lines.append(
+                f"web-1       | [2026-11-25 09:15:{k % 60:02d}] [7] [INFO] GET /{rng.randint(1, 99)} 200"
+            )
+        lines += [
+            "scheduler-1 | Traceback (most recent call last):",
+            '  File "/app/scheduler/main.py", line 31, in main'.join(["scheduler-1 | ", ""]),
+            "scheduler-1 |     settings = load_settings()",
+            'scheduler-1 |   File "/app/scheduler/settings.py", line 58, in load_settings',
+            'scheduler-1 |     tz = os.environ["TZ_NAME"]',
+            "scheduler-1 | KeyError: 'TZ_NAME'",
+            "scheduler-1 exited with code 1",
+        ]
+    r = logs.compress("\n".join(lines), _ctx(1500))
+    assert "scheduler-1 | KeyError: 'TZ_NAME' (×40 identical traces)" in r.text
+    assert "scheduler-1 | Traceback (most recent call last):" in r.text
+    assert "stack trace" in r.text.rsplit("[headroom:", 1)[1]
+
+
+def test_kubectl_prefix_is_stripped_for_analysis_only() -> None:
+    assert logs._without_stream_prefix(
+        "[pod/api-7d9f/api] a\n[pod/api-7d9f/api]   b\n[pod/api-x/api] c\n"
+    ) == ("a\n  b\nc\n")
+    # A level word before a pipe is no stream prefix.
+    text = "INFO | started\nINFO | ready\nWARN | slow\n"
+    assert logs._without_stream_prefix(text) is text
+
+
+def test_continuation_lines_stay_with_their_head_and_repeat_once() -> None:
+    lines = _pg_log()
+    r = logs.compress("\n".join(lines), _ctx(1500))
+    out = r.text.split("\n")
+    heads = [k for k, ln in enumerate(out) if "automatic vacuum" in ln]
+    assert heads
+    # The first report shown keeps its indented lines right below it ...
+    assert out[heads[0] + 1].startswith("\tpages:") and out[heads[0] + 2].startswith("\tbuffer usage:")
+    # ... and no indented line shows up on its own or with a count of its own.
+    assert sum(ln.startswith("\tpages:") for ln in out) == 1
+    assert not any(ln.startswith("\t") and "similar" in ln for ln in out)
+
+
+def test_rare_continuation_line_shows_its_whole_record() -> None:
+    lines = _pg_log()
+    lines[700:700] = [
+        _pg(
+            700, "DETAIL:  Process 4521 waits for ShareLock on transaction 9183321; blocked by process 4533."
+        ),
+        "\tProcess 4533 waits for ShareLock on transaction 9183318; blocked by process 4521.",
+        "\tProcess 4521: UPDATE accounts SET balance = balance - $1 WHERE id = $2",
+    ]
+    r = logs.compress("\n".join(lines), _ctx(1500))
+    assert (
+        "blocked by process 4533.\n\tProcess 4533 waits for ShareLock on transaction 9183318; "
+        "blocked by process 4521.\n\tProcess 4521: UPDATE" in r.text
+    )
+
+
+def test_error_keeps_the_lines_stamped_like_it() -> None:
+    lines = _pg_log()
+    for k, i in enumerate(range(50, 1450, 50)):  # a routine error with a frequent DETAIL and STATEMENT
+        lines[i] = _pg(i, 'ERROR:  duplicate key value violates unique constraint "cart_items_key"')
+        lines.insert(i + 1, _pg(i, f"DETAIL:  Key (sku)=(SKU-{10000 + k}) already exists."))
+        lines.insert(i + 2, _pg(i, "STATEMENT:  INSERT INTO cart_items (sku) VALUES ($1)"))
+    # The first DETAIL and STATEMENT of their templates are elsewhere: only the error brings these.
+    lines[10:10] = [_pg(10, "DETAIL:  Key (sku)=(SKU-1) already exists."), _pg(10, "STATEMENT:  SELECT 2")]
+    r = logs.compress("\n".join(lines), _ctx(700))
+    first = r.text.index('violates unique constraint "cart_items_key"')
+    block = r.text[first:].split("\n")[:3]
+    assert "DETAIL:  Key (sku)=(SKU-10000) already exists." in block[1]
+    assert "STATEMENT:  INSERT INTO cart_items" in block[2]
+    # Another error line stamped alike is no follower: the group ends before it.
+    pid_line = [
+        "2026-11-25 10:00:01.001 UTC [7] app@shop ERROR:  a",
+        "2026-11-25 10:00:01.001 UTC [7] app@shop ERROR:  b",
+    ]
+    assert logs._followers(pid_line, 0, {0, 1}, {}) == []
+
+
+def test_syslog_crash_and_oom_events_count_as_errors() -> None:
+    rng = random.Random(8)
+    lines = [
+        f"Nov 25 10:{i // 60 % 60:02d}:{i % 60:02d} web-03 sshd[{20000 + i}]: Invalid user x{i % 7} from "
+        f"45.1.{rng.randint(1, 250)}.{rng.randint(1, 250)} port {rng.randint(1000, 65000)}"
+        for i in range(3000)
+    ]
+    lines[1000] = (
+        "Nov 25 10:16:40 web-03 kernel: [8812.1] node[2448]: segfault at 0 ip 00007f3a sp 00007ffd error 4"
+    )
+    lines[2000] = (
+        "Nov 25 10:33:20 web-03 kernel: [8814.6] Out of memory: Killed process 28811 (java) total-vm:1983kB"
+    )
+    lines[2001] = "Nov 25 10:33:20 web-03 systemd[1]: app.service: Failed with result 'oom-kill'."
+    r = logs.compress("\n".join(lines), _ctx(800))
+    assert "segfault at 0" in r.text and "Killed process 28811" in r.text and "'oom-kill'" in r.text
+    assert "3 error lines" in r.text.rsplit("[headroom:", 1)[1]
+
+
+def test_a_table_printed_in_the_log_keeps_its_first_and_last_rows_only() -> None:
+    names = ["systemd", "cron", "sshd", "dockerd", "kubelet", "agetty", "coredns", "nginx", "java"]
+    rows = [
+        f"kernel: [  {1000 + 37 * k}]  0  {1000 + 37 * k}  {5000 + k} {name}" for k, name in enumerate(names)
+    ]
+    templates = [template_of(r) for r in rows]
+    assert logs._without_table_rows(list(range(len(rows))), templates) == [0, 1, len(rows) - 1]
+    # Fewer rows than a table, or rows not next to each other, stay rare lines.
+    assert logs._without_table_rows([0, 1, 2, 3], templates) == [0, 1, 2, 3]
+    assert logs._without_table_rows([0, 2, 4, 6, 8], templates) == [0, 2, 4, 6, 8]
+
+
+def test_apache_module_levels_are_errors_and_warnings() -> None:
+    line = "[Wed Nov 25 10:00:00.123456 2026] [proxy:error] [pid 12:tid 9] AH01114: HTTP: failed to connect"
+    assert logs._SEVERE_RE.search(line)
+    assert logs._WARN_RE.search("[Wed Nov 25 10:00:00.123456 2026] [ssl:warn] [pid 12] AH01909: no cert")

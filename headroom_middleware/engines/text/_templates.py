@@ -34,11 +34,12 @@ UNIT_VALUE_RE = re.compile(
 
 KEYED_VALUE_RE = re.compile(
     r"(?<![\w.-])((?:rt|urt|request_time|upstream_response_time|response_time|duration|latency|elapsed"
-    r"|took|time_taken|body_bytes_sent|bytes_sent|resp_size|response_size)(?:_ms|_us|_ns|_s|_sec)?=)"
-    r"(\d+(?:\.\d+)?)(?![\w.])"
+    r"|took|time_taken|body_bytes_sent|bytes_sent|resp_size|response_size)(?:_ms|_us|_ns|_s|_sec)?"
+    r'(?:=|": ?))(\d+(?:\.\d+)?)(?![\w.])'
 )
-"""A duration or size without a unit, named by its key (nginx ``rt=0.146``, logfmt ``duration=1532``):
-masked as ``<num>`` so that, like ``<ms>``, the engines know the template holds one."""
+"""A duration or size without a unit, named by its key (nginx ``rt=0.146``, logfmt ``duration=1532``, a
+JSON log line's ``"duration_ms": 84.5``): masked as ``<num>`` so that, like ``<ms>``, the engines know
+the template holds one."""
 
 _VARIABLE_RE = re.compile(
     r"""
@@ -46,7 +47,8 @@ _VARIABLE_RE = re.compile(
     | '[^'\n]{0,120}'
     | ‘[^’\n]{0,120}’
     | `[^`\n]{0,120}`
-    | (?<![\w.:+/~@-])[\w.:+~@-]*/[\w.:+/~@-]*      # paths and URLs: a token with a slash
+    | (?<![\w.:+/~@-])[\w.:+~@-]*/[\w.:+/~@-]*      # paths and URLs: a token with a slash,
+      (?:\?[\w.:+/~@%&=-]*)?                         # with its query string (?format=csv&page=2)
     | (?<![\w.:+~@-])[\w.:+~@-]*?\d[\w.:+~@-]*      # a token with a digit (the lookbehind keeps it linear)
     """,
     re.VERBOSE,

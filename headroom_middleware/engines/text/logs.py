@@ -10,6 +10,13 @@ alike rows; warnings and other error-signal lines, one per template; every line 
 then each remaining template once with its count and the line where it was last seen; then last
 occurrences and context near both ends. Gap markers show where lines were left out and the closing
 marker names the key of the original.
+
+Multi-line records stay whole: indented lines under a log line (PostgreSQL's tab-continued DETAIL and
+statements, autovacuum reports) are shown with it, once per shape unless the record matters (an error, a
+rare detail, a query match); an error line brings the lines stamped like it (``DETAIL:``, ``HINT:``,
+``STATEMENT:``). Lines are analysed without a per-stream prefix (``web-1  | ``, ``[pod/x/c] ``), so that
+traces printed through ``docker compose`` or ``kubectl logs --prefix`` are still traces. A table the log
+prints (an OOM kill's task list) counts as one rare thing, not one per row.
 """
 
 from __future__ import annotations
@@ -21,8 +28,8 @@ from operator import itemgetter
 from .._base import Compressed, Context
 from ._fit import Selection, plural, spread, stored_original, within_budget
 from ._groups import FREQUENT, Groups, deviant_lines, distinct_lines, edge_lines, group
-from ._templates import UNIT_VALUE_RE, templates_of
-from ._textlines import LineIndex, strip_colors
+from ._templates import TEMPLATE_CHARS, UNIT_VALUE_RE, templates_of
+from ._textlines import LineIndex, split_lines, strip_colors
 from ._traces import Trace, find_traces
 
 _PREFIX_RE = re.compile(
@@ -53,12 +60,30 @@ _PREFIX_RE = re.compile(
     )""",
     re.VERBOSE,
 )
-_SEVERE_ROOTS = ("err", "fatal", "crit", "panic", "emerg", "alert", "severe")  # one is in every match
+_SEVERE_ROOTS = (
+    "err",
+    "fatal",
+    "crit",
+    "panic",
+    "emerg",
+    "alert",
+    "severe",
+    "segfault",
+    "out of memory",
+    "killed process",
+    "code=killed",
+    "code=dumped",
+    "failed with result",
+)  # one is in every match (a substring, lowercased)
 _SEVERE_RE = re.compile(
     r"""\b(?:FATAL|CRITICAL|CRIT|ERROR|ERR|SEVERE|EMERG|EMERGENCY|ALERT|PANIC)\b
       | (?i:level|lvl|severity|levelname)["']?\s*[=:]\s*["']?
         (?i:fatal|critical|crit|error|err|severe|emerg\w*|alert|panic)\b
-      | ^[EF]\d{4}[ ] | \[(?:error|crit|alert|emerg|fatal)\]
+      | ^[EF]\d{4}[ ] | \[(?:\w+:)?(?:error|crit|alert|emerg|fatal)\]  # nginx [error], Apache [proxy:error]
+      # syslog and the kernel print no level word: the event itself says it (a crash, an OOM kill, a
+      # systemd unit that failed or was killed)
+      | \bsegfault\ at\b | \bOut\ of\ memory:\ Kill | \bKilled\ process\ \d | \bKernel\ panic\b
+      | \bcode=(?:killed|dumped)\b | \bFailed\ with\ result\b
     """,
     re.VERBOSE,
 )
@@ -68,7 +93,17 @@ _GLOG_RE = {"E": re.compile(r"[EF]\d{4} +\d"), "W": re.compile(r"W\d{4} +\d")}
 """glog/klog severity letters (``E1125 10:00:00.1 …``): no level word for the word search to find."""
 _WARN_RE = re.compile(
     r"\b(?:WARN|WARNING)\b|(?i:level|lvl|severity|levelname)[\"']?\s*[=:]\s*[\"']?(?i:warn\w*)\b|^W\d{4} "
+    r"|\[(?:\w+:)?warn\]"
 )
+_STREAM_PREFIX_RE = re.compile(
+    r"^(?:[\w.-]*[A-Za-z][\w.-]*[-_]\d+ *\| ?|\[(?:pod|deployment|job|statefulset|daemonset)/[^\]\s]+\] )",
+    re.MULTILINE,
+)
+"""A per-stream prefix: ``docker compose``'s ``web-1  | `` (v1: ``web_1``), ``kubectl logs --prefix``'s
+``[pod/name/container] ``. A compose service name always ends in its replica number."""
+_WORD_RE = re.compile(r"[A-Za-z_][\w-]*")
+_INDENTED_RE = re.compile(r"[ \t]+\S")
+_LEVEL_WORD_RE = re.compile(r"\b(?:FATAL|CRITICAL|CRIT|ERROR|ERR|SEVERE|EMERG|ALERT|PANIC)\b")
 _UNIT_SLOT_RE = re.compile(
     r"<(?:num|ns|us|µs|ms|s|sec|secs|seconds|min|mins|minutes|h|hours|B|bytes|kB|KB|KiB|MB|MiB|GB|GiB|TB|TiB)>"
 )
@@ -94,6 +129,17 @@ OUTLIER_MIN_LINES = 8
 OUTLIER_SCAN_LIMIT = 200_000
 """Lines of one template examined for numeric outliers at most (bounded work on huge logs)."""
 OUTLIERS_PER_TEMPLATE = 3
+RECORD_SHOWN = 12
+"""Continuation lines shown with their head line, at most (a long multi-line message is cut)."""
+FOLLOWERS_MAX = 6
+"""Lines stamped like an error line (DETAIL, HINT, STATEMENT…) kept with it, at most."""
+TABLE_MIN = 6
+"""Consecutive rare lines shaped alike from this many on are a table printed in the log (see
+``_without_table_rows``)."""
+STREAM_SHARE = 0.6
+"""Share of the first lines that must carry a stream prefix for it to be stripped before analysis."""
+OUTLIER_RANK_LIMIT = 20_000
+"""Lines of one template examined at most when a slot has no literal before it (a regex per line)."""
 
 
 def looks_like(head: str) -> bool:
@@ -112,18 +158,29 @@ def compress(text: str, ctx: Context) -> Compressed:
     if within_budget(text, ctx):
         return Compressed(text, "passthrough")
     key, payload = stored_original(text)
-    index = LineIndex(text)
-    lines = index.lines
+    if "\x1b[" in text:
+        text = strip_colors(text)
+    # Lines are shown as printed; they are analysed without a per-stream prefix (``web-1  | ``), which
+    # would hide the indentation of a stack frame or a continuation line.
+    analysed = _without_stream_prefix(text)
+    index = LineIndex(analysed)
+    lines = index.lines if analysed is text else split_lines(text)
     n = len(lines)
     groups = group(templates_of(index.scan_lines, index.lowered))
     traces = find_traces(index, groups.templates)
     in_trace: set[int] = set()
     for tr in traces:
         in_trace.update(range(tr.start, tr.end + 1))
+    conts = _continuations(index, in_trace)
+    owner = {j: i for i, js in conts.items() for j in js}
+    inner = in_trace | owner.keys()  # lines shown only inside their unit (a trace, a record)
     severe_found = index.verified(index.with_words(_SEVERE_ROOTS), _SEVERE_RE)
     # Access logs carry no level word: a 5xx status is their error (keyed by its code below).
     status_of = {i: m.group(1).decode() for i, m in index.lines_matching(_HTTP_5XX_RE).items()}
-    severe = sorted({*severe_found, *index.starting_with(_GLOG_RE["E"]), *status_of} - in_trace)
+    severe = sorted(
+        {owner.get(i, i) for i in {*severe_found, *index.starting_with(_GLOG_RE["E"]), *status_of}} - in_trace
+    )
+    severe_set = set(severe)
     # One error line per kind: its template, plus its status code (a 502 and a 504 share a template).
     severe_first: dict[str, int] = {}
     severe_last: dict[str, int] = {}
@@ -139,12 +196,37 @@ def compress(text: str, ctx: Context) -> Compressed:
     signals = index.error_lines()
     matches = index.query_lines(ctx.query)
     sel = Selection(lines, ctx)
+    shown_records: set[tuple[str, ...]] = set()
 
-    def take(i: int, limit: int | None = None) -> bool:
+    def unit(i: int, full: bool) -> list[int]:
+        """Line ``i`` with its continuation lines: all of them when ``full`` (an error, a match, a rare
+        record), else only when no record shaped like it is shown yet (one vacuum report, not 40)."""
+        cont = conts.get(i)
+        if not cont:
+            return [i]
+        shape = tuple(groups.templates[j] for j in cont[:RECORD_SHOWN])
+        if full or shape not in shown_records:
+            shown_records.add(shape)
+            return [i, *cont[:RECORD_SHOWN]]
+        return [i]
+
+    def add(i: int, note: str | None, limit: int | None = None, full: bool = False) -> bool:
+        i = owner.get(i, i)
+        notes = {i: note} if note else None
+        idx = unit(i, full)
+        if i in severe_set:  # the lines a database or a logger prints under an error (DETAIL, HINT…)
+            for j in _followers(index.scan_lines, i, severe_set, conts):
+                idx += unit(j, True)
+        return sel.add(idx, notes=notes, limit=limit) or (
+            len(idx) > 1 and sel.add([i], notes=notes, limit=limit)
+        )
+
+    def take(i: int, limit: int | None = None, full: bool = False) -> bool:
+        i = owner.get(i, i)
         note = groups.similar_note(i)
         if note:  # where the template was last seen tells how long it went on (lines are 1-based)
             note = f"{note[:-1]}, last at line {groups.last[groups.templates[i]] + 1:,})"
-        return sel.add([i], notes={i: note} if note else None, limit=limit)
+        return add(i, note, limit, full)
 
     for i in [*range(min(ALWAYS_HEAD, n)), *range(max(n - ALWAYS_TAIL, 0), n)]:
         take(i)
@@ -162,44 +244,49 @@ def compress(text: str, ctx: Context) -> Compressed:
     for pos, item in spread(sorted(firsts, key=lambda p: p[0])):
         if item is None:
             if pos in severe_notes:
-                sel.add([pos], notes={pos: severe_notes[pos]})
+                add(pos, severe_notes[pos], full=True)
             else:
-                take(pos)
+                take(pos, full=True)
             continue
         c = trace_counts[item.signature]
         sel.add(item.keep, notes={item.head: f"(×{c:,} identical traces)"} if c > 1 else None)
     for i in matches:
-        take(i)
+        take(i, full=True)
     outliers = _outliers(index, groups)
     for i, note in outliers:
-        sel.add([i], notes={i: note})
-    for i in deviant_lines(groups, in_trace):
+        add(i, note)
+    for i in deviant_lines(groups, inner):
         take(i)
     for i in [*warns, *signals]:
         if i not in in_trace and groups.first[groups.templates[i]] == i:
-            take(i)
-    rare = distinct_lines([i for i in groups.rare_lines() if i not in in_trace], index.scan_lines)
+            take(i, full=i in owner)
+    # A rare continuation line (the detail of a deadlock) shows its whole record.
+    rare_lines = [i for i in groups.rare_lines() if i not in in_trace]
+    rare_records = {owner[i] for i in rare_lines if i in owner}
+    rare = distinct_lines(sorted({owner.get(i, i) for i in rare_lines}), index.scan_lines)
+    rare = _without_table_rows(rare, groups.templates)
     cap = max(sel.used, int(ctx.max_tokens * RARE_SHARE))
     for i in spread(rare):
-        take(i, limit=cap)
+        take(i, limit=cap, full=i in rare_records)
     for t, i in sorted(groups.first.items(), key=lambda p: (-groups.counts[p[0]], p[1])):
-        if groups.counts[t] > 1 and t.strip() and i not in in_trace:
+        if groups.counts[t] > 1 and t.strip() and i not in inner:
             take(i)
     for i in spread(rare):
-        take(i)
+        take(i, full=i in rare_records)
     for i in severe_last.values():
         take(i)
     for i in severe:
         take(groups.last[groups.templates[i]])
-    for t, i in groups.last.items():
-        if groups.counts[t] >= FREQUENT and t.strip() and i not in in_trace:
-            sel.add([i])
+    # Last occurrences and the lines near both ends are context: they fill at most a share of the
+    # budget (the notes already say where each template was last seen).
     cap = max(sel.used, int(ctx.max_tokens * CONTEXT_SHARE))
-    for i in edge_lines(groups, in_trace, CONTEXT_LINES):
+    for t, i in groups.last.items():
+        if groups.counts[t] >= FREQUENT and t.strip() and i not in inner:
+            sel.add([i], limit=cap)
+    for i in edge_lines(groups, inner, CONTEXT_LINES):
         if not take(i, limit=cap):
             break
 
-    severe_set = set(severe)
     trace_heads = {tr.head for tr in traces}
     outlier_set = {i for i, _ in outliers}
 
@@ -219,6 +306,94 @@ def compress(text: str, ctx: Context) -> Compressed:
 
     out = sel.render_lines(key, kept_note)
     return Compressed(out, "log:templates", ((key, payload),))
+
+
+def _without_stream_prefix(text: str) -> str:
+    """``text`` without the stream prefix of its lines when most have one, else ``text`` itself.
+
+    ``docker compose`` prefixes every line with its service (``web-1  | ``), ``kubectl logs --prefix``
+    with its pod (``[pod/api-7d9f/api] ``). The line count is unchanged (a prefix holds no newline).
+    """
+    head = [line for line in text[:8192].split("\n")[:60] if line.strip()]
+    hits = sum(1 for line in head if _STREAM_PREFIX_RE.match(line))
+    if len(head) < 3 or hits < STREAM_SHARE * len(head):
+        return text
+    return _STREAM_PREFIX_RE.sub("", text)
+
+
+def _continuations(index: LineIndex, skip: set[int]) -> dict[int, list[int]]:
+    """Head line -> the indented lines right below it that continue its message, for heads with some.
+
+    PostgreSQL continues a ``DETAIL`` or a statement on tab-indented lines, autovacuum reports are a
+    head and eight indented lines, a logger prints a multi-line message the same way. Lines in ``skip``
+    (stack traces, which are units of their own) neither continue nor head a record. When most lines
+    are indented, indentation is the text's layout, not a continuation: no records.
+    """
+    indented = [i for i in index.starting_with(_INDENTED_RE) if i not in skip]
+    if not indented or 2 * len(indented) > len(index):
+        return {}
+    out: dict[int, list[int]] = {}
+    head = prev = -1
+    for i in indented:
+        if i == prev + 1 and head >= 0:
+            out[head].append(i)
+        elif i > 0 and i - 1 not in skip and index.scan_lines[i - 1].strip():
+            head = i - 1
+            out[head] = [i]
+        else:
+            head = -1
+        prev = i
+    return out
+
+
+def _followers(lines: list[str], i: int, severe: set[int], conts: dict[int, list[int]]) -> list[int]:
+    """Lines after the error line ``i`` that carry its exact prefix up to the level word.
+
+    A PostgreSQL error is a group of lines stamped alike (``… [4521] ERROR:``, ``… [4521] DETAIL:``,
+    ``HINT:``, ``STATEMENT:``): the detail says which rows, locks or query. The prefix must hold a digit
+    (a timestamp, a pid), so that only lines of the same instant and process follow; another error
+    line ends the group.
+    """
+    m = _LEVEL_WORD_RE.search(lines[i], 0, 200)
+    if m is None or m.start() < 8:
+        return []
+    prefix = lines[i][: m.start()]
+    if not any(map(str.isdigit, prefix)):
+        return []
+    out: list[int] = []
+    j = i + len(conts.get(i, ())) + 1
+    while j < len(lines) and len(out) < FOLLOWERS_MAX:
+        if j in severe or not lines[j].startswith(prefix):
+            break
+        out.append(j)
+        j += len(conts.get(j, ())) + 1
+    return out
+
+
+def _without_table_rows(rare: list[int], templates: list[str]) -> list[int]:
+    """``rare`` without the inner rows of runs of consecutive rare lines shaped alike, ascending.
+
+    A log sometimes prints a table: the task list and memory report of a kernel OOM kill, a thread or
+    connection listing. Each row differs by a name, so each is rare, and together they would fill the
+    budget meant for the odd lines of the whole log. Rows are alike when their templates match once
+    words are masked too; a run of ``TABLE_MIN`` or more keeps its first two rows and its last.
+    """
+    shape_of: dict[str, str] = {}
+    out: list[int] = []
+    run: list[int] = []
+    run_shape = ""
+    for i in [*rare, -2]:
+        t = templates[i] if i >= 0 else ""
+        shape = shape_of.get(t)
+        if shape is None:
+            shape = shape_of[t] = _WORD_RE.sub("w", t)
+        if run and i == run[-1] + 1 and shape == run_shape:
+            run.append(i)
+            continue
+        out += run if len(run) < TABLE_MIN else [*run[:2], run[-1]]
+        run = [i]
+        run_shape = shape
+    return out
 
 
 def _first_per_signature(traces: list[Trace]) -> list[Trace]:
@@ -246,22 +421,41 @@ def _outliers(index: LineIndex, groups: Groups) -> list[tuple[int, str]]:
             # searched at C speed, where a digit-led pattern crawls through every number of every line.
             before = t[: slot.start()]
             anchor = before[before.rfind(">") + 1 :].strip()
-            if len(anchor) < 2:
+            if len(anchor) < 2:  # only a masked token before it ("GET <*> <*> <ms>"): find it by rank
+                if slot.group() != "<num>":
+                    rank = sum(1 for s in _UNIT_SLOT_RE.findall(before) if s != "<num>")
+                    for i, note in _far_above(*_ranked_values(lines, rows[:OUTLIER_RANK_LIMIT], rank)):
+                        found.setdefault(i, note)
                 continue
+            # Blank runs are one space in a template, any run in the line ("LOG:  duration: 12 ms").
+            lit = r"[ \t]+".join(map(re.escape, anchor.split()))
             if slot.group() == "<num>":  # unit-less (``rt=0.146``): an empty unit, scale 1
                 # The literal leads (C-speed search); the lookbehind after it rejects "urt=" for "rt=".
-                lit = re.escape(anchor)
-                pattern = re.compile(lit + rf"(?<![\w.-]{lit})" + _NUM_AT_RE.pattern)
+                guard = rf"(?<![\w.-]{lit})" if " " not in anchor else ""
+                pattern = re.compile(lit + guard + r"[ \t]*" + _NUM_AT_RE.pattern)
             else:
-                pattern = re.compile(re.escape(anchor) + _VALUE_AT_RE.pattern)
+                pattern = re.compile(lit + _VALUE_AT_RE.pattern)
+            slot_rows = rows
             pairs = pattern.findall(joined)
             if len(pairs) != len(rows):  # not one value per line: match line by line instead
                 found_rows = [(i, m.groups()) for i in rows if (m := pattern.search(lines[i])) is not None]
-                rows = [i for i, _ in found_rows]
+                slot_rows = [i for i, _ in found_rows]
                 pairs = [g for _, g in found_rows]
-            for i, note in _far_above(rows, pairs):
+            for i, note in _far_above(slot_rows, pairs):
                 found.setdefault(i, note)
     return sorted(found.items())
+
+
+def _ranked_values(lines: list[str], rows: list[int], rank: int) -> tuple[list[int], list[tuple[str, str]]]:
+    """The ``rank``-th duration or size (0-based) of each row, as (rows that have one, (value, unit))."""
+    out_rows: list[int] = []
+    pairs: list[tuple[str, str]] = []
+    for i in rows:
+        found = UNIT_VALUE_RE.findall(lines[i][:TEMPLATE_CHARS])
+        if len(found) > rank:
+            out_rows.append(i)
+            pairs.append(found[rank])
+    return out_rows, pairs
 
 
 def _far_above(rows: list[int], pairs: list[tuple[str, str]]) -> list[tuple[int, str]]:
