@@ -15,9 +15,9 @@ error-word signals and exact-value rarity.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
+from ..text._outliers import UNIT_SLOT_RE
 from ..text._templates import TEMPLATE_CHARS, UNIT_VALUE_RE, templates_of
 from ._leaves import Column
 from ._scalars import Note, outliers
@@ -30,8 +30,6 @@ MERGE = 4
 """A column reads as messages only when it has at least this many distinct values per template."""
 SAMPLE = 64
 """Values looked at to decide whether a column reads like messages (a cheap test before templating)."""
-_UNIT_SLOT_RE = re.compile(r"<[A-Za-zµ]+>")
-"""A template's duration or size slot (``<ms>``, ``<MB>``), as opposed to the ``<*>`` of other values."""
 
 
 def note_messages(
@@ -54,7 +52,7 @@ def note_messages(
             if len(idx) <= max(2, n // RARE_PER):
                 for i in idx[:3] if len(idx) <= 3 else (idx[0], idx[-1]):
                     note(i, 1.0, rare)
-            if len(idx) >= MIN_ITEMS and _UNIT_SLOT_RE.search(t):
+            if len(idx) >= MIN_ITEMS and UNIT_SLOT_RE.search(t):
                 _slot_numbers(f"{path}#{t}", idx, columns[path], numbers)
     outliers(numbers, (), note, outlier)
 
