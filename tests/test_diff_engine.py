@@ -74,7 +74,9 @@ def test_generated_files_are_summarised_as_added_and_removed_counts() -> None:
     assert "     BASE_DELAY_S = 0.2" in out
 
 
-@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", [*PATHS, *sorted((ROOT / "fixtures" / "generated").glob("diff_wild_*.txt"))], ids=lambda p: p.name
+)
 @pytest.mark.parametrize("budget", [150, 600, 2000])
 def test_budget_is_a_hard_cap_with_the_real_tokenizer(path: Path, budget: int, o200k: Any) -> None:
     def count(s: str) -> int:
@@ -230,6 +232,22 @@ _DIFF_LINES = st.one_of(
     ),
     st.sampled_from(["index 1..2 100644", "new file mode 100644", "deleted file mode 100644", "--- a/a.py"]),
     st.sampled_from(["+++ b/a.py", "@@ -1,3 +1,4 @@", "@@ -0,0 +1 @@", "\\ No newline at end of file", ""]),
+    st.sampled_from(
+        [
+            "commit " + "ab" * 20,
+            "Author: A <a@b>",
+            "    subject line",
+            " src/a.py | 12 +++---",
+            " 2 files changed, 3 insertions(+)",
+            "---",
+            "-- ",
+            "From " + "cd" * 20 + " Mon Sep 17 00:00:00 2001",
+            "Subject: [PATCH] x",
+            "diff -ruN a/x b/x",
+            "+++ b/x\t1970-01-01 00:00:00.000000000 +0000",
+            "+def f(x):",
+        ]
+    ),
     st.builds(lambda c, t: c + t, st.sampled_from([" ", "+", "-"]), st.text(max_size=40)),
     st.text(max_size=60),
 )
@@ -275,7 +293,302 @@ def test_git_log_p_keeps_commit_headers_and_pure_renames() -> None:
         parts += [f"-    old_{c}_{i}()" for i in range(40)] + [f"+    new_{c}_{i}()" for i in range(40)]
     text = "\n".join(parts) + "\n"
     out = diff.compress(text, _ctx()).text
-    assert estimate_tokens(out) <= 4000 // diff.TARGET_SHARE
+    # The skeleton (every commit, every file header) does not fit half the budget: it may use all of it,
+    # and nothing richer is added (no changed line).
+    assert 4000 // diff.TARGET_SHARE < estimate_tokens(out) <= 4000
     assert "commit " + f"{0:040x}" in out and "    Change number 0" in out
-    assert "rename to new/m0.py" in out
+    assert all(f"rename to new/m{c}.py" in out and f"    Change number {c}" in out for c in range(30))
+    assert "old_0_" not in out and "new_29_" not in out
     assert "\n\n" not in out  # blank lines between commits carry nothing
+
+
+WILD = ROOT / "fixtures" / "generated"
+WILD_PATHS = sorted(WILD.glob("diff_wild_*.txt"))
+
+
+def _wild_needles(path: Path) -> list[str]:
+    entries = json.loads((WILD / "needles_diff_wild.json").read_text("utf-8"))
+    return next(e["needles"] for e in entries if e["file"] == path.name)
+
+
+@pytest.mark.parametrize("path", WILD_PATHS, ids=lambda p: p.name)
+def test_wild_fixtures_are_detected_and_keep_their_needles(path: Path) -> None:
+    text = _read(path)
+    assert detect(text) == "diff"
+    out = diff.compress(text, _ctx())
+    assert out.strategy == "diff:files"
+    assert [n for n in _wild_needles(path) if n not in out.text] == []
+    assert estimate_tokens(out.text) <= 4000
+
+
+def _stat_show(files: int) -> str:
+    head = ["commit " + "ab" * 20, "Author: Dev <dev@example.com>", "Date:   Tue Nov 24 16:42:11 2026 +0530"]
+    head += ["", "    vendor: bump everything", "", "    Why we bump, in one long line of text.", "---"]
+    stat = [f" vendor/github.com/acme/lib{i}/client_{i}.go | {i % 40 + 2:4d} +++--" for i in range(files)]
+    stat.append(f" {files} files changed, 999 insertions(+), 99 deletions(-)")
+    patch = []
+    for i in range(files):
+        path = f"vendor/github.com/acme/lib{i}/client_{i}.go"
+        patch += [
+            f"diff --git a/{path} b/{path}",
+            "index 1111111..2222222 100644",
+            f"--- a/{path}",
+            f"+++ b/{path}",
+        ]
+        patch += ["@@ -1,3 +1,3 @@", " package lib", f"-var x{i} = 1", f"+var x{i} = 2"]
+    code = "internal/app/server.go"
+    patch += [
+        f"diff --git a/{code} b/{code}",
+        "index 3333333..4444444 100644",
+        f"--- a/{code}",
+        f"+++ b/{code}",
+    ]
+    patch += ["@@ -10,40 +10,40 @@ func main() {", *(f"-\told{i}()" for i in range(40))]
+    patch += [*(f"+\tnew{i}()" for i in range(39)), "+\tserveWithDeadline(ctx, cfg.Timeout)"]
+    return "\n".join([*head, *stat, "", *patch]) + "\n"
+
+
+def test_a_long_stat_block_before_the_patch_is_detected() -> None:
+    text = _stat_show(150)
+    assert text.index("diff --git") > 4096
+    assert diff.looks_like(text[:4096])
+    stat_only = "\n".join(f" src/m{i}.py | {i + 3} ++-" for i in range(20)) + "\n"
+    assert diff.looks_like(stat_only)
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        " id | name  | status\n----+-------+--------\n  1 | alice | 3\n  2 | bob   | 4\n  3 | carol | 5\n",
+        "| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |\n| 5 | 6 |\n",
+        "commit " + "ab" * 20 + "\nAuthor: A <a@b>\n\n    one file | 2 ++\n",
+    ],
+)
+def test_tables_with_pipes_are_not_stat_blocks(head: str) -> None:
+    assert not diff.looks_like(head)
+
+
+def test_stat_lines_and_vendored_headers_give_way_to_the_code_change() -> None:
+    text = _stat_show(150)
+    out = diff.compress(text, _ctx()).text
+    assert "    vendor: bump everything" in out and "    Why we bump, in one long line of text." in out
+    assert "client_7.go | " not in out and _markers.gap(151, "--stat lines") in out
+    assert " 150 files changed, 999 insertions(+), 99 deletions(-)" in out
+    assert "diff --git a/vendor/github.com/acme/lib7/client_7.go" not in out
+    assert "lines of 150 files under vendor/github.com/acme/ (+150/-150)" in out
+    assert "+\tnew0()" in out and "diff --git a/internal/app/server.go b/internal/app/server.go" in out
+    assert estimate_tokens(out) <= 4000 // diff.TARGET_SHARE
+
+
+def test_two_generated_files_keep_their_headers() -> None:
+    text = _stat_show(2)
+    out = diff.compress(text, _ctx(300)).text
+    assert (
+        "diff --git a/vendor/github.com/acme/lib1/client_1.go b/vendor/github.com/acme/lib1/client_1.go"
+        in out
+    )
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "    async def refresh(self, session: Session, *, force: bool = False) -> Token:",
+        "def main():",
+        "class TokenManager(Base):",
+        "func (c *Client) Invoke(ctx context.Context, method string) error {",
+        "export function prorateCharge(sub: Subscription): number {",
+        "export default class About extends React.Component {",
+        "  public static List<String> names(int limit) {",
+        "  async handle(req, res) {",
+        "pub(crate) fn parse(input: &str) -> Result<Ast, Error> {",
+        "int parse_header(struct parser *p, const char *buf, size_t len, unsigned flags)",
+        "static void *xmalloc(size_t n);",
+        "export const fetchUser = async (id: string) => {",
+        "type Config struct {",
+    ],
+)
+def test_signatures(code: str) -> None:
+    assert diff.is_signature(code)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "\treturn parse_header(p, buf, len);",
+        "    result = compute(x)",
+        "export default Relay.createContainer(About, {",
+        "    log.debug('def %s', name)",
+        "return foo(bar)",
+        "The function parse(x) is deprecated.",
+        "    const total = daysInPeriod(sub);",
+        "",
+        "   ",
+    ],
+)
+def test_not_signatures(code: str) -> None:
+    assert not diff.is_signature(code)
+
+
+def test_a_changed_signature_deep_in_a_big_hunk_is_kept() -> None:
+    body = [f"-        old_statement_{i}(x)" for i in range(60)] + [
+        f"+        new_statement_{i}(x)" for i in range(60)
+    ]
+    body[100:100] = [
+        "-    def refresh_token(self, session):",
+        "+    def refresh(self, session, *, force=False):",
+    ]
+    parts = ["diff --git a/src/tokens.py b/src/tokens.py", "index 1..2 100644", "--- a/src/tokens.py"]
+    parts += ["+++ b/src/tokens.py", "@@ -10,61 +10,61 @@ class TokenManager:", *body]
+    for f in range(20):  # other files competing for the budget
+        parts += [f"diff --git a/src/m{f}.py b/src/m{f}.py", "--- a/src/m{f}.py", f"+++ b/src/m{f}.py"]
+        parts += ["@@ -1,30 +1,30 @@", *(f"-    a_{f}_{i} = {i}" for i in range(30))]
+        parts += [f"+    b_{f}_{i} = {i}" for i in range(30)]
+    text = "\n".join(parts) + "\n"
+    out = diff.compress(text, _ctx(1200)).text
+    assert "+    def refresh(self, session, *, force=False):" in out
+    assert "-    def refresh_token(self, session):" in out
+    assert "new_statement_59" not in out  # the rest of the hunk did not fit
+
+
+def test_a_generated_banner_marks_any_file_generated() -> None:
+    def file(path: str, first: str) -> list[str]:
+        body = [f" {first}", " ", *(f"+var v{i} = {i}" for i in range(200))]
+        return [f"diff --git a/{path} b/{path}", f"--- a/{path}", f"+++ b/{path}", "@@ -1,2 +1,202 @@", *body]
+
+    gen = file("internal/api/client.gen.go.txt", "// Code generated by oapi-codegen. DO NOT EDIT.")
+    hand = file("internal/api/handlers.go", "// Package api serves the HTTP API.")
+    late = ["diff --git a/x.go b/x.go", "--- a/x.go", "+++ b/x.go", "@@ -300,3 +300,3 @@"]
+    late += [" // Code generated by hand, see docs", "-a", "+b"]  # not the file's first lines
+    _, files = diff._parse([*gen, *hand, *late])
+    assert [f.generated for f in files] == [True, False, False]
+    configure = ["diff -ruN a/configure b/configure", "--- a/configure\t2026-10-01 10:00:00.000000000 +0000"]
+    configure += ["+++ b/configure\t2026-11-01 10:00:00.000000000 +0000", "@@ -1,4 +1,4 @@", " #! /bin/sh"]
+    configure += [
+        "-# Generated by GNU Autoconf 2.71 for foo 1.0.",
+        "+# Generated by GNU Autoconf 2.72 for foo 1.1.",
+        " #",
+    ]
+    assert diff._parse(configure)[1][0].generated
+
+
+def test_diff_ruN_sections_are_one_file_each_and_epoch_dates_mean_deletion() -> None:
+    text = _read(WILD / "diff_wild_diff_ruN.txt")
+    lines = text.split("\n")
+    kinds, files = diff._parse(lines)
+    assert len(files) == sum(1 for line in lines if line.startswith("diff -ruN "))
+    gone = next(f for f in files if f.path.endswith("strlcpy.c"))
+    assert gone.deleted and gone.path == "libfoo-2.4.0/src/compat/strlcpy.c"
+    assert kinds[gone.start + 2] == diff.KEY  # "+++ …\t1970-01-01 …" says the file is gone
+    parser = next(f for f in files if f.path.endswith("parser.c"))
+    assert kinds[parser.start + 1] == kinds[parser.start + 2] == diff.MINOR  # dates only repeat the header
+    assert next(f for f in files if f.path.endswith("/configure")).generated
+
+
+def test_marker_paths_drop_a_space_separated_timestamp() -> None:
+    assert diff._path_of_marker("--- a/yarn.lock 2026-11-25 10:00:00.000000000 +0000") == "yarn.lock"
+    assert diff._path_of_marker("+++ b/src/x.c\t2026-11-25 10:00:00") == "src/x.c"
+    assert diff._path_of_marker("+++ b/my file.txt") == "my file.txt"
+
+
+def test_no_newline_note_after_the_hunk_counts_ran_out_belongs_to_the_hunk() -> None:
+    lines = ["--- a/x", "+++ b/x", "@@ -1 +1 @@", "-a", "+b", "\\ No newline at end of file"]
+    kinds, _ = diff._parse(lines)
+    assert kinds[5] == diff.NOTE
+
+
+def test_data_files_leave_room_for_the_code_change() -> None:
+    def payload(ext: str) -> str:
+        parts = []
+        for name in ("a_page1", "b_page2", "c_page3", "d_page4"):
+            path = f"api/testdata/{name}.{ext}"
+            parts += [
+                f"diff --git a/{path} b/{path}",
+                f"--- a/{path}",
+                f"+++ b/{path}",
+                "@@ -1,400 +1,400 @@",
+            ]
+            parts += [f"-    k{h}: {h}," for h in range(400)] + [f"+    k{h}: {h + 1}," for h in range(400)]
+        code = "src/billing.ts"
+        parts += [f"diff --git a/{code} b/{code}", f"--- a/{code}", f"+++ b/{code}", "@@ -1,30 +1,30 @@"]
+        parts += [f"-  const a{i} = {i};" for i in range(30)] + [
+            f"+  const a{i} = {i + 1};" for i in range(30)
+        ]
+        return "\n".join(parts) + "\n"
+
+    def shown(out: str, prefix: str) -> int:
+        return sum(1 for line in out.split("\n") if line[1:].startswith(prefix))
+
+    data = diff.compress(payload("json"), _ctx(1500)).text  # recorded JSON beside the code change
+    code = diff.compress(payload("js"), _ctx(1500)).text  # the same lines, as code
+    assert shown(data, "  const") > shown(code, "  const")
+    assert shown(data, "    k") < shown(code, "    k")
+
+
+def test_allowance_in_order_fills_first_hunks_first() -> None:
+    assert diff._in_order(10, [4, 4, 4]) == [4, 4, 2]
+    assert diff._in_order(0, [4]) == [0]
+
+
+def test_spread_shares_a_file_allowance_over_its_hunks() -> None:
+    assert diff._spread(10, [2, 30, 30]) == [2, 4, 4]
+    assert diff._spread(3, [5, 5, 5, 5]) == [1, 1, 1, 0]
+    assert diff._spread(100, [5, 7]) == [5, 7]
+    assert diff._spread(0, [5]) == [0]
+
+
+def test_git_show_keeps_subject_and_author_drops_body_last() -> None:
+    text = _read(WILD / "diff_wild_git_show_vendor.txt")
+    out = diff.compress(text, _ctx()).text
+    assert "Author: Priya Raman <priya.raman@example.com>" in out
+    assert "    Fixes: PLAT-2231" in out
+    tight = diff.compress(text, _ctx(700)).text
+    assert "    rpc: propagate caller deadlines through Invoke and bump grpc to v1.68.0" in tight
+    assert "    Fixes: PLAT-2231" not in tight and "lines of the commit message" in tight
+
+
+def test_format_patch_mail_headers_and_message_are_classified() -> None:
+    mail = [
+        "From 8c07985b796bfa0002f6f33dda1101aa94a6300c Mon Sep 17 00:00:00 2001",
+        "From: Dev One <dev@example.com>",
+        "Date: Tue, 24 Nov 2026 10:00:00 +0000",
+        "Subject: [PATCH 2/3] net: retry the handshake once",
+        " when the peer resets",
+        "",
+        "Why, in a paragraph.",
+        "",
+        "Signed-off-by: Dev One <dev@example.com>",
+        "---",
+        " src/net.py | 2 +-",
+        " 1 file changed, 1 insertion(+), 1 deletion(-)",
+        "",
+        "diff --git a/src/net.py b/src/net.py",
+        "index 1111111..2222222 100644",
+        "--- a/src/net.py",
+        "+++ b/src/net.py",
+        "@@ -1 +1 @@",
+        "-a",
+        "+b",
+        "-- ",
+        "2.47.0",
+    ]
+    kinds, _ = diff._parse(mail)
+    assert [kinds[i] for i in (0, 1, 2, 3, 4)] == [
+        diff.COMMIT,
+        diff.AUTHOR,
+        diff.AUTHOR,
+        diff.COMMIT,
+        diff.COMMIT,
+    ]
+    assert kinds[6] == kinds[8] == diff.BODY
+    assert kinds[9] == kinds[10] == diff.STAT and kinds[11] == diff.PREAMBLE
+    assert kinds[20] == kinds[21] == diff.STAT
+
+
+def test_bulk_data_paths() -> None:
+    assert diff.is_data_path("api/testdata/invoices.json", 12)
+    assert diff.is_data_path("ui/public/locales/de-DE.json", 30)
+    assert diff.is_data_path("ui/public/icons/sprite.svg", 16)
+    assert diff.is_data_path("reports/q3_export.csv", 2400)
+    assert not diff.is_data_path("package.json", 6)
+    assert not diff.is_data_path(".github/workflows/ci.yml", 20)
+    assert not diff.is_data_path("src/testdata_loader.py", 900)

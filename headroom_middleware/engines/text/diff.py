@@ -1,12 +1,20 @@
 """The diff engine: unified diffs, ``git diff`` / ``git show`` / ``git log -p`` output.
 
 What a reviewer needs first is the shape of the change: every file header (``diff --git``, renames,
-copies, deletions, new files, mode changes, binary notices) and every submodule bump stays in view.
-Hunks of generated files (lock files, schema dumps, minified bundles, snapshots, generated code) and
-of deleted files collapse into one ``+N/-M`` gap marker; small hunks stay whole; bigger hunks keep their
-changed lines (new files their first lines) and lose their context. Output aims at half the budget:
-when that is not enough, the changed lines kept per hunk shrink, then only file headers remain, then
-whole files go from the end, each gap with its ``+N/-M`` counts.
+copies, deletions, new files, mode changes, binary notices) and every submodule bump stays in view,
+except inside a run of generated files (a vendored tree), which may go under one marker naming their
+count and common directory. ``git show --stat -p`` is recognised by its stat block, ``diff -ruN`` by its
+command lines (its ``---``/``+++`` dates then only show an epoch date, i.e. a file missing on one side),
+``git format-patch`` mails by their ``From <sha>`` line.
+Hunks of generated files (lock files, schema dumps, minified bundles, snapshots, vendored code, files
+whose first lines say they are generated) and of deleted files collapse into one ``+N/-M`` gap marker;
+small hunks stay whole; bigger hunks keep their changed lines and lose their context. Each file gets the
+same allowance of changed lines, spread over its hunks, changed definitions (``def``, ``func``, a C
+function's signature) first; bulk data (recorded JSON, fixtures, locales, SVG) gets a quarter of it.
+Output aims at half the budget: when that is not enough, the allowance shrinks, then only changed
+definitions, then only file headers remain, then whole files go from the end, each gap with its
+``+N/-M`` counts. Commit headers and subjects (``git show``, ``git log -p``) always stay; commit message
+bodies and ``--stat`` lines stay only while they leave room for a few changed lines per file.
 Lines matching a rare term of the user's query are always kept. Hunks are read by their ``@@`` line
 counts, so a removed ``-- comment`` line is never mistaken for a ``---`` file header.
 """
@@ -14,7 +22,8 @@ counts, so a removed ``-- comment`` line is never mistaken for a ``---`` file he
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import accumulate
 
@@ -27,9 +36,12 @@ from ._textlines import split_lines
 from .generic import compress_generic
 
 # Line kinds. KEY lines are always shown; MINOR header lines (``index``, git's ``---``/``+++``) never.
-KEY, MINOR, HUNK, ADD, DEL, CONTEXT, NOTE, PREAMBLE = range(8)
+# PREAMBLE (text outside any file) and COMMIT lines (``commit <sha>``, the subject) are always shown;
+# AUTHOR (``Author:``/``Date:``/``Merge:``), BODY (the rest of a commit message) and STAT
+# (``--stat``/``--summary`` lines) only while they leave room for the changes.
+KEY, MINOR, HUNK, ADD, DEL, CONTEXT, NOTE, PREAMBLE, COMMIT, AUTHOR, BODY, STAT = range(12)
 
-_HUNK_RE = re.compile(r"@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
+_HUNK_RE = re.compile(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _KEY_HEADER_PREFIXES = (
     "new file mode",
     "deleted file mode",
@@ -50,12 +62,25 @@ SMALL_HUNK_CHANGES = 12
 """A hunk with at most this many changed lines (and not much context) is kept whole."""
 SMALL_HUNK_LINES = 30
 CHANGED_CAP = 40
-"""At most this many changed lines of one hunk are shown before the budget asks for fewer."""
+"""Changed lines shown per file at the richest level but the few below (``_CAPS``)."""
 NEW_FILE_HEAD = 12
+"""Lines shown of a file the diff adds whole: enough to see what it is."""
 TARGET_SHARE = 2
 """Diff output aims at ``max_tokens // TARGET_SHARE`` tokens (but at least ``MIN_TARGET``)."""
 MIN_TARGET = 1000
-"""Lines shown of a file the diff adds whole: enough to see what it is."""
+DATA_SHARE = 4
+"""Bulk data files (recorded JSON, fixtures, locales, SVG) get ``1 / DATA_SHARE`` of a file's allowance."""
+BULK_CHANGES = 100
+"""A JSON/YAML/CSV/XML file with more changed lines than this is bulk data wherever it lives."""
+PREAMBLE_MIN_CAP = 4
+"""Commit message bodies and ``--stat`` lines stay only if the output still fits with this allowance."""
+SIGNATURE_CHARS = 300
+SIGNATURES_PER_HUNK = 6
+"""Changed definitions a hunk shows whatever its allowance (the allowance counts them when larger)."""
+GENERATED_RUN = 3
+"""This many generated files in a row (a vendored tree) may go under one gap marker, headers included."""
+# Allowances per file, richest first: a few files get more room, then one changed line less per level.
+_CAPS = (CHANGED_CAP * 8, CHANGED_CAP * 4, CHANGED_CAP * 2, *range(CHANGED_CAP, 0, -1))
 
 _GENERATED_NAMES = frozenset(
     {
@@ -84,15 +109,65 @@ _GENERATED_NAMES = frozenset(
         "schema.gql",
         "graphql.schema.json",
         "structure.sql",
+        "aclocal.m4",
+        "ltmain.sh",
+        "config.guess",
+        "config.sub",
     }
 )
 _GENERATED_RE = re.compile(
     r"(?:\.lock|\.lockfile|\.min\.(?:js|css|mjs)|\.bundle\.js|\.chunk\.js|\.map|\.snap|\.ambr|_pb2(?:_grpc)?\.py"
-    r"|\.pb\.(?:go|cc|h)|\.g\.dart|\.freezed\.dart|\.designer\.cs|\.generated\.\w+|_generated\.\w+)$"
+    r"|\.pb\.(?:go|cc|h)|\.g\.dart|\.freezed\.dart|\.designer\.cs|\.generated\.\w+|_generated\.\w+|\.pot)$"
     r"|(?:^|/)(?:__snapshots__|node_modules|vendor|dist)/"
     r"|(?:^|/)db/schema\.rb$"
 )
+# What generators write in a file's first lines (Go's "Code generated … DO NOT EDIT.", protoc, automake,
+# autoconf, sqlc, "@generated" of Meta's tools): a file whose first lines say so is generated, any name.
+_BANNER_RE = re.compile(
+    r"(?i)\b(?:code generated|do not edit|auto-?generated|generated (?:automatically )?by)\b|@generated\b"
+)
+_BANNER_LINES = 8
+_DATA_RE = re.compile(r"\.(?:json|jsonl|ndjson|har|csv|tsv|svg|xml|ya?ml|txt|golden|out|po|html?)$")
+_DATA_DIR_RE = re.compile(
+    r"(?:^|/)(?:testdata|test_data|fixtures?|__fixtures__|goldens?|snapshots?|cassettes|recordings?|recorded"
+    r"|mocks?|locales?|i18n|l10n|translations)/"
+)
 _MINIFIED_LINE_CHARS = 1000
+_EPOCH_RE = re.compile(r"\s(?:1970-01-01|1969-12-31) \d\d:\d\d:\d\d")
+_TRAILING_TIME_RE = re.compile(r"\s\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?: [+-]\d{4})?$")
+_COMMIT_RE = re.compile(r"commit [0-9a-f]{7,64}\b")
+_COMMIT_FIELDS = ("Merge:", "Author:", "AuthorDate:", "Commit:", "CommitDate:", "Date:")
+_MAIL_RE = re.compile(r"From [0-9a-f]{40} ")  # ``git format-patch`` (and GitHub's ``.patch``) mail header
+_STAT_TAIL_RE = re.compile(r"\d+(?: \+*-*)?|Bin(?: \d+ -> \d+ bytes)?")
+_STAT_SUMMARY_RE = re.compile(r" \d+ files? changed")
+_SUMMARY_PREFIXES = (" create mode ", " delete mode ", " rename ", " copy ", " mode change ")
+
+# Changed definitions: a keyword (after modifiers), or a C-family signature at column 0.
+_DEF_WORDS = """
+def class func fn fun function interface struct enum trait impl type module namespace union record object
+protocol extension macro sub proc defp defmodule
+"""
+_MODIFIER_WORDS = """
+export default public private protected internal static async pub pub(crate) pub(super) abstract final
+sealed override virtual inline extern unsafe open data suspend declare readonly synchronized
+"""
+_STATEMENT_WORDS = """
+return raise assert print await yield throw new delete else if elif while for switch case do goto sizeof
+not and or in is import from echo with del pass lambda global local exec eval
+"""
+_DEF_KEYWORDS = frozenset(_DEF_WORDS.split())
+_MODIFIERS = frozenset(_MODIFIER_WORDS.split())
+_BINDINGS = frozenset(("const", "let", "var", "val"))
+_NOT_SIGNATURE = frozenset(_STATEMENT_WORDS.split())
+# Changed lines that may be definitions, found in one pass over the text: code at column 0, or a line
+# whose first word is a keyword or modifier. Only these get the (slower) ``is_signature`` check.
+_SIGNATURE_HINT_RE = re.compile(
+    r"(?m)^[+-](?:[A-Za-z_]|[ \t]+(?:"
+    + "|".join(
+        re.escape(w) for w in sorted(_DEF_KEYWORDS | _MODIFIERS | _BINDINGS, key=lambda w: (-len(w), w))
+    )
+    + r")[ \t(])"
+)
 
 
 def is_generated_path(path: str) -> bool:
@@ -101,15 +176,71 @@ def is_generated_path(path: str) -> bool:
     return lowered.rsplit("/", 1)[-1] in _GENERATED_NAMES or _GENERATED_RE.search(lowered) is not None
 
 
+def is_data_path(path: str, changed: int) -> bool:
+    """True for bulk data beside code: recorded fixtures, locales, drawings, or any big JSON/YAML/CSV.
+
+    A small change to a manifest (``package.json``, a workflow, ``pom.xml``) is read like code.
+    """
+    lowered = path.lower()
+    if _DATA_RE.search(lowered) is None:
+        return False
+    return changed > BULK_CHANGES or lowered.endswith(".svg") or _DATA_DIR_RE.search(lowered) is not None
+
+
+def is_signature(code: str) -> bool:
+    """True when a line of code (without its ``+``/``-``) defines a function, method, class or type."""
+    stripped = code[:SIGNATURE_CHARS].lstrip()
+    words = stripped.split(None, 8)
+    k = 0
+    while k < len(words) and words[k] in _MODIFIERS:
+        k += 1
+    if k < len(words) - 1 and words[k] in _DEF_KEYWORDS:
+        return True
+    paren = stripped.find("(")
+    if paren <= 0 or "=" in stripped[:paren]:
+        return k < len(words) and words[k] in _BINDINGS and "=>" in stripped
+    if k > 0:  # ``public Foo bar(…)``, ``async refresh(…)``: modifiers, a name and its parameters (no call)
+        return "." not in stripped[:paren]
+    # C, C++, Java at column 0: ``int parse(struct p *p)``, ``static void *alloc(size_t n)``.
+    head = stripped[:paren].replace("*", " ").split()
+    return (
+        code[:1] == stripped[:1]
+        and 2 <= len(head) <= 5
+        and head[0] not in _NOT_SIGNATURE
+        and all(w.replace("::", "").replace("_", "a").isalnum() for w in head)
+        and stripped.rstrip()[-1:] in ("{", ")", ";", ",")
+    )
+
+
+def _is_stat(line: str) -> bool:
+    """A ``--stat`` line: `` path/to/file.py |  12 +++---`` or `` logo.png | Bin 120 -> 340 bytes``."""
+    if not line.startswith(" ") or line[1:2] in (" ", ""):
+        return False
+    cut = line.rfind(" | ")
+    return cut > 1 and _STAT_TAIL_RE.fullmatch(line[cut + 3 :].strip()) is not None
+
+
+def _has_stat_graph(line: str) -> bool:
+    return _is_stat(line) and line.rstrip()[-1:] in ("+", "-")
+
+
 def looks_like(head: str) -> bool:
-    """True when the first few KB hold a git diff header, or unified ``---``/``+++``/``@@`` lines."""
+    """True when the first few KB hold a git diff header, unified ``---``/``+++``/``@@`` lines, or the
+    ``--stat`` block git prints before a patch (a long one pushes the first ``diff --git`` past the head)."""
     if "diff --git " in head and re.search(r"(?m)^diff --git ", head):
         return True
-    return (
+    if (
         re.search(r"(?m)^--- \S", head) is not None
         and re.search(r"(?m)^\+\+\+ \S", head) is not None
         and re.search(r"(?m)^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@", head) is not None
-    )
+    ):
+        return True
+    lines = head.split("\n")
+    graphs = sum(1 for line in lines if _has_stat_graph(line))
+    if graphs < 3:
+        return False
+    # After a commit header (``git show --stat -p``), or as most of the head (``git diff --stat -p``).
+    return _COMMIT_RE.match(head) is not None or graphs * 2 >= sum(1 for line in lines if line.strip())
 
 
 @dataclass
@@ -119,9 +250,11 @@ class _File:
     start: int
     path: str = ""
     git: bool = False
+    named: bool = False  # opened by a ``diff …`` command line, so ``---``/``+++`` only repeat it
     new: bool = False
     deleted: bool = False
     generated: bool = False
+    data: bool = False
     hunks: list[_Hunk] = field(default_factory=list)
 
 
@@ -129,6 +262,7 @@ class _File:
 class _Hunk:
     start: int
     end: int = 0
+    first_line: int = 0  # the lowest of the ``@@`` header's old and new start lines
     changed: list[int] = field(default_factory=list)
 
 
@@ -139,8 +273,9 @@ def _path_of_git_header(line: str) -> str:
 
 
 def _path_of_marker(line: str) -> str:
-    """The path of a ``--- a/x`` or ``+++ b/x`` line (a tab-separated timestamp is left out)."""
+    """The path of a ``--- a/x`` or ``+++ b/x`` line (a timestamp after a tab or a space is left out)."""
     path = line[4:].split("\t", 1)[0].strip()  # strip() also drops a CRLF diff's "\r"
+    path = _TRAILING_TIME_RE.sub("", path)
     return path[2:] if path.startswith(("a/", "b/")) else path
 
 
@@ -164,11 +299,9 @@ def _parse(lines: Sequence[str]) -> tuple[bytearray, list[_File]]:
                 and lines[i + 1].startswith("+++ ")
                 and (loose or (i + 2 < n and lines[i + 2].startswith("@@")))
             )
-            if (
-                (old_left > 0 or new_left > 0 or loose)
-                and (first in (" ", "+", "-", "\\") or not line)
-                and not header_ahead
-            ):
+            counting = old_left > 0 or new_left > 0 or loose
+            # "\ No newline at end of file" follows the hunk's last line, after its counts ran out.
+            if ((counting and (first in (" ", "+", "-") or not line)) or first == "\\") and not header_ahead:
                 if first == "+":
                     kinds[i] = KEY if line.startswith(_SUBMODULE_PREFIXES) else ADD
                     new_left -= 1
@@ -196,27 +329,34 @@ def _parse(lines: Sequence[str]) -> tuple[bytearray, list[_File]]:
             m = _HUNK_RE.match(line)
             loose = m is None
             if m is not None:
-                old_left = 1 if m.group(1) is None else int(m.group(1))
-                new_left = 1 if m.group(2) is None else int(m.group(2))
+                old_left = 1 if m.group(2) is None else int(m.group(2))
+                new_left = 1 if m.group(4) is None else int(m.group(4))
+                hunk.first_line = min(int(m.group(1)), int(m.group(3)))
         elif line.startswith("diff "):
-            cur = _File(i, git=line.startswith("diff --git "))
+            cur = _File(i, git=line.startswith("diff --git "), named=True)
             cur.path = _path_of_git_header(line) if cur.git else line.rstrip("\r").rsplit(" ", 1)[-1]
             files.append(cur)
             kinds[i] = KEY
         elif line.startswith("--- ") and i + 1 < n and lines[i + 1].startswith("+++ "):
-            if cur is None or not cur.git or cur.hunks:
+            # ``diff -ruN a/x b/x`` right above names the same file as this ``---`` line.
+            if cur is None or cur.hunks or not (cur.git or (cur.named and cur.start == i - 1)):
                 cur = _File(i)
                 files.append(cur)
-            cur.new = cur.new or line[4:].startswith("/dev/null")
-            kinds[i] = MINOR if cur.git else KEY
+            cur.new = cur.new or line[4:].startswith("/dev/null") or _EPOCH_RE.search(line) is not None
+            kinds[i] = MINOR  # until the ``+++`` line below: KEY when it names the file by itself
         elif line.startswith("+++ ") and i > 0 and lines[i - 1].startswith("--- ") and cur is not None:
             target = _path_of_marker(line)
             if target != "/dev/null":
                 cur.path = target
             elif not cur.path:
                 cur.path = _path_of_marker(lines[i - 1])
-            cur.deleted = cur.deleted or target == "/dev/null"
-            kinds[i] = MINOR if cur.git else KEY
+            # ``diff -N`` stands a missing file in as an empty one dated at the epoch: the dates say it.
+            epoch = _EPOCH_RE.search(line) is not None
+            cur.deleted = cur.deleted or target == "/dev/null" or epoch
+            if not cur.named or (not cur.git and (epoch or _EPOCH_RE.search(lines[i - 1]) is not None)):
+                kinds[i] = kinds[i - 1] = KEY
+            else:
+                kinds[i] = MINOR
         elif cur is not None and not cur.hunks and line.startswith(_KEY_HEADER_PREFIXES):
             kinds[i] = KEY
             cur.new = cur.new or line.startswith("new file mode")
@@ -229,11 +369,75 @@ def _parse(lines: Sequence[str]) -> tuple[bytearray, list[_File]]:
             kinds[i] = PREAMBLE  # commit headers and messages of git show / git log -p, diff -r notes
     if hunk is not None:
         hunk.end = n
+    _classify_preamble(lines, kinds)
     for f in files:
-        f.generated = is_generated_path(f.path) or any(
-            len(lines[j]) > _MINIFIED_LINE_CHARS for h in f.hunks for j in h.changed[:20]
+        f.generated = (
+            is_generated_path(f.path)
+            or any(len(lines[j]) > _MINIFIED_LINE_CHARS for h in f.hunks for j in h.changed[:20])
+            or _has_banner(lines, f)
         )
+        f.data = is_data_path(f.path, sum(len(h.changed) for h in f.hunks))
     return kinds, files
+
+
+def _has_banner(lines: Sequence[str], f: _File) -> bool:
+    """True when the file's first lines, shown by a hunk at its top, say the file is generated."""
+    if not f.hunks or f.hunks[0].first_line > 3:
+        return False
+    h = f.hunks[0]
+    top = range(h.start + 1, min(h.end, h.start + 1 + _BANNER_LINES))
+    return any(_BANNER_RE.search(lines[j][:200]) is not None for j in top)
+
+
+def _classify_preamble(lines: Sequence[str], kinds: bytearray) -> None:
+    """Split PREAMBLE lines into commit lines and subjects (COMMIT), their ``Author:``/``Date:`` (AUTHOR),
+    message bodies (BODY) and ``--stat`` lines (STAT); the same for ``git format-patch`` mails."""
+    state = ""  # "header" after ``commit <sha>``, "subject"/"body" in its indented message; "mail…"
+    for i, line in enumerate(lines):
+        if kinds[i] != PREAMBLE:
+            state = ""
+            continue
+        if _COMMIT_RE.match(line) or _MAIL_RE.match(line):
+            kinds[i], state = COMMIT, "header" if line[:1] == "c" else "mail"
+        elif state == "header" and line.startswith(_COMMIT_FIELDS):
+            kinds[i] = AUTHOR
+        elif state.startswith("mail"):
+            state = _classify_mail_line(line, state, kinds, i)
+        elif not line.strip():
+            state = "subject" if state == "header" else state
+        elif state in ("subject", "body") and line.startswith("    "):
+            kinds[i], state = (COMMIT, "body") if state == "subject" else (BODY, "body")
+        elif line.rstrip("\r") == "---" or _is_stat(line) or line.startswith(_SUMMARY_PREFIXES):
+            kinds[i], state = STAT, ""
+        elif _STAT_SUMMARY_RE.match(line):
+            state = ""  # `` 3 files changed, 10 insertions(+)``: one line that sums up the stat, kept
+        elif line.rstrip("\r") == "-- ":
+            kinds[i], state = STAT, "mail-signature"  # a mail's "-- " line, then git's version
+        else:
+            state = ""
+
+
+def _classify_mail_line(line: str, state: str, kinds: bytearray, i: int) -> str:
+    """Kind of one line of a ``format-patch`` mail header or message; returns the next state."""
+    if state == "mail-signature":
+        kinds[i] = STAT
+        return ""
+    if state == "mail":
+        if line.startswith("Subject:"):
+            kinds[i] = COMMIT
+            return "mail-subject"
+        if line.startswith(("From:", "Date:")):
+            kinds[i] = AUTHOR
+        return "mail-body" if not line.strip() else state
+    if state == "mail-subject" and line[:1] in (" ", "\t"):
+        kinds[i] = COMMIT  # a long subject folded onto the next line
+        return state
+    if line.rstrip("\r") == "---":
+        kinds[i] = STAT
+        return ""
+    if line.strip():
+        kinds[i] = BODY
+    return "mail-body"
 
 
 def compress(text: str, ctx: Context) -> Compressed:
@@ -248,23 +452,39 @@ def compress(text: str, ctx: Context) -> Compressed:
     too_long = max(200, ctx.max_tokens)  # chars: never show one line that would crowd out the rest
 
     # Blank lines between commits (git log -p) or at the end carry nothing: shown in no case.
-    blank = [kinds[i] == PREAMBLE and not lines[i].strip() for i in range(n)]
+    blank = [kinds[i] in (PREAMBLE, BODY) and not lines[i].strip() for i in range(n)]
+    shown = [not blank[i] and len(lines[i]) <= too_long for i in range(n)]
+    essential = [i for i in range(n) if kinds[i] == COMMIT and shown[i]]
+    # Headers of runs of generated files (a vendored tree brings hundreds) go before the others' changes.
+    generated_header = bytearray(n)
+    ends = [*(f.start for f in files[1:]), n]
+    for f, end, collapsible in zip(files, ends, _in_generated_runs(files), strict=True):
+        if collapsible:
+            stop = f.hunks[0].start if f.hunks else end
+            generated_header[f.start : stop] = bytes(1 for _ in range(stop - f.start))
     always = [
-        i for i in range(n) if kinds[i] in (KEY, PREAMBLE) and not blank[i] and len(lines[i]) <= too_long
-    ]
-    asked = [
         i
-        for i in query_lines(ctx.query, text, line_starts(lines))
-        if kinds[i] != MINOR and len(lines[i]) <= too_long
+        for i in range(n)
+        if (kinds[i] == PREAMBLE or (kinds[i] == KEY and not generated_header[i])) and shown[i]
+    ]
+    optional = {k: [i for i in range(n) if kinds[i] == k and shown[i]] for k in (AUTHOR, BODY, STAT)}
+    optional[KEY] = [i for i in range(n) if kinds[i] == KEY and shown[i] and generated_header[i]]
+    starts = line_starts(lines)
+    asked = [
+        i for i in query_lines(ctx.query, text, starts) if kinds[i] != MINOR and len(lines[i]) <= too_long
     ]
     is_add = bytes(k == ADD for k in kinds)
     is_del = bytes(k == DEL for k in kinds)
     adds = [0, *accumulate(is_add)]
     dels = [0, *accumulate(is_del)]
+    bodies = [0, *accumulate(k == BODY for k in kinds)]
+    stats = [0, *accumulate(k == STAT for k in kinds)]
     # Lines whose loss needs no marker: context, index/---/+++ lines, hunk headers, "\ No newline".
     quiet = [
         0,
-        *accumulate(k in (CONTEXT, MINOR, HUNK, NOTE) or b for k, b in zip(kinds, blank, strict=True)),
+        *accumulate(
+            k in (CONTEXT, MINOR, HUNK, NOTE, AUTHOR) or b for k, b in zip(kinds, blank, strict=True)
+        ),
     ]
     file_starts = [f.start for f in files]
     starts_before = [0] * (n + 1)
@@ -274,31 +494,75 @@ def compress(text: str, ctx: Context) -> Compressed:
 
     def describe(start: int, end: int) -> tuple[int, str] | None:
         count = end - start
-        if quiet[end] - quiet[start] == count:
+        silent = quiet[end] - quiet[start]
+        if silent == count:
             return None
         added, removed = adds[end] - adds[start], dels[end] - dels[start]
         whole_files = starts_before[end] - starts_before[start]
-        where = f" of {whole_files:,} files" if whole_files > 1 else (" of 1 file" if whole_files else "")
+        body, stat = bodies[end] - bodies[start], stats[end] - stats[start]
+        if not (added or removed or whole_files) and body + stat + silent == count:
+            what = "commit message and --stat" if body and stat else "commit message" if body else "--stat"
+            return count, f"lines of the {what}" if body else "--stat lines"
+        where = f" of {whole_files:,} files{_common_dir(gap_paths(start, end))}" if whole_files > 1 else ""
+        where = where or (f" of {gap_paths(start, end)[0]}" if whole_files else "")
         return count, f"lines{where} (+{added:,}/-{removed:,})"
 
-    def hunk_lines(f: _File, h: _Hunk, cap: int, whole_small: bool) -> list[int]:
-        if f.generated or f.deleted or cap == 0:
-            return []
-        if whole_small and len(h.changed) <= SMALL_HUNK_CHANGES and h.end - h.start <= SMALL_HUNK_LINES:
-            return [j for j in range(h.start, h.end) if len(lines[j]) <= too_long]
-        limit = min(cap, NEW_FILE_HEAD) if f.new else cap
-        shown = [j for j in h.changed[:limit] if len(lines[j]) <= too_long]
-        # "\ No newline at end of file" belongs to the line above it: without it "-}" "+}" reads as no change.
-        notes = [j + 1 for j in shown if j + 1 < h.end and kinds[j + 1] == NOTE]
-        return [h.start, *shown, *notes]
+    def gap_paths(start: int, end: int) -> list[str]:
+        return [f.path for f in files[bisect_left(file_starts, start) : bisect_left(file_starts, end)]]
 
-    def select(cap: int, whole_small: bool, files_shown: int) -> list[int]:
+    # Changed lines that define something, per hunk of files whose lines can be shown at all.
+    readable = [not (f.generated or f.deleted) for f in files]
+    hinted = {bisect_right(starts, m.start()) - 1 for m in _SIGNATURE_HINT_RE.finditer(text)}
+    signatures = {
+        id(h): [j for j in h.changed if j in hinted and shown[j] and is_signature(lines[j][1:])]
+        for f, ok in zip(files, readable, strict=True)
+        if ok
+        for h in f.hunks
+    }
+
+    def file_lines(f: _File, cap: int, whole_small: bool, sigs: bool) -> list[int]:
+        """The lines of ``f``'s hunks shown with an allowance of ``cap`` changed lines for the file."""
+        if f.data:
+            cap //= DATA_SHARE
+        if f.new:
+            cap = min(cap, NEW_FILE_HEAD)
+        out: list[int] = []
+        # Code shows a little of every hunk (its ``@@`` line names the function); data reads in order.
+        sizes = [len(h.changed) for h in f.hunks]
+        allowance = _in_order(cap, sizes) if f.data else _spread(cap, sizes)
+        for h, room in zip(f.hunks, allowance, strict=True):
+            if whole_small and len(h.changed) <= SMALL_HUNK_CHANGES and h.end - h.start <= SMALL_HUNK_LINES:
+                out += [j for j in range(h.start, h.end) if shown[j] or kinds[j] == CONTEXT]
+                continue
+            defs = signatures[id(h)] if sigs else []
+            # A changed definition shows as its ``-``/``+`` pair even when the allowance is smaller.
+            picked = defs[: max(room, SIGNATURES_PER_HUNK)]
+            if room > len(picked):
+                taken = set(picked)
+                picked += _first_changed(h.changed, room - len(picked), taken, shown, lines)
+                # ... but one between two shown lines costs less than the marker that would replace it.
+                chosen = set(picked)
+                picked += [
+                    j + 1
+                    for j in sorted(chosen)
+                    if j + 2 in chosen and j + 1 not in chosen and kinds[j + 1] in (ADD, DEL) and shown[j + 1]
+                ]
+            if not picked:
+                continue
+            # "\ No newline at end of file" belongs to the line above: "-}" "+}" alone read as no change.
+            notes = [j + 1 for j in picked if j + 1 < h.end and kinds[j + 1] == NOTE]
+            out += [h.start, *picked, *notes]
+        return out
+
+    def select(cap: int, whole_small: bool, sigs: bool, files_shown: int, extra: Sequence[int]) -> list[int]:
         cut = file_starts[files_shown] if files_shown < len(files) else n
         kept = [i for i in always if i < cut]
         kept += [i for i in asked if i < cut]
-        for f in files[:files_shown]:
-            for h in f.hunks:
-                kept += hunk_lines(f, h, cap, whole_small)
+        kept += [i for i in extra if i < cut]
+        kept += essential  # commit headers and subjects, even of commits whose files are left out
+        for f, ok in zip(files[:files_shown], readable, strict=False):
+            if ok:
+                kept += file_lines(f, cap, whole_small, sigs)
         return sorted(set(kept))
 
     payload = text.encode("utf-8", "surrogatepass")
@@ -317,15 +581,118 @@ def compress(text: str, ctx: Context) -> Compressed:
         marker = _markers.omitted(n - len(kept), n, "lines", key, note)
         return render_selection(lines, kept, describe, marker)
 
-    def at_level(t: int) -> list[int]:
-        # t = 0: small hunks whole; 1..CHANGED_CAP + 1: no context and fewer changed lines per hunk,
-        # down to file headers only; beyond: fewer files.
-        if t <= CHANGED_CAP + 1:
-            return select(CHANGED_CAP + 1 - max(t, 1), t == 0, len(files))
-        return select(0, False, len(files) - (t - CHANGED_CAP - 1))
+    # Levels, richest first: small hunks whole, then a shrinking allowance of changed lines per file,
+    # then changed definitions only, then file headers only, then fewer files.
+    plan = [(_CAPS[0], True, True), *((c, False, True) for c in _CAPS), (0, False, True), (0, False, False)]
 
-    # A diff aims at half the budget: every file header and the first changed lines of each hunk show
+    def levels(extra: Sequence[int]) -> tuple[int, Callable[[int], list[int]]]:
+        def at_level(t: int) -> list[int]:
+            if t < len(plan):
+                return select(*plan[t], len(files), extra)
+            return select(0, False, False, len(files) - (t - len(plan) + 1), extra)
+
+        return len(plan) - 1 + len(files), at_level
+
+    # A diff aims at half the budget: every file header and the first changed lines of each file show
     # the shape of the change; the hunks in full are a retrieval away.
     target = replace(ctx, max_tokens=min(ctx.max_tokens, max(ctx.max_tokens // TARGET_SHARE, MIN_TARGET)))
-    text_out = fit_levels(at_level, CHANGED_CAP + 1 + len(files), render, target)
+    # Optional lines only while a few changed lines per file still fit: first ``--stat`` lines go, then
+    # the headers of generated files, then commit message bodies.
+    floor = plan.index((PREAMBLE_MIN_CAP, False, True))
+    message = optional[AUTHOR] + optional[BODY]
+    modes = (message + optional[STAT] + optional[KEY], message + optional[KEY], message)
+    tried: list[int] = []
+    for extra in modes:
+        if not extra or extra == tried:
+            continue
+        tried = extra
+        at_level = levels(sorted(extra))[1]
+        if target.count_tokens(render(at_level(floor))) <= target.max_tokens:
+            text_out = fit_levels(at_level, floor, render, target)
+            return Compressed(text_out, "diff:files", ((key, payload),))
+    count, at_level = levels(())
+    # The skeleton (commit subjects, file headers, changed definitions) may use the whole budget: it is
+    # the least that shows what the diff changes. Nothing richer than it is then added.
+    skeleton = plan.index((0, False, True))
+    if target.count_tokens(render(at_level(skeleton))) <= target.max_tokens:
+        text_out = fit_levels(at_level, count, render, target)
+    else:
+        text_out = fit_levels(lambda t: at_level(t + skeleton), count - skeleton, render, ctx)
     return Compressed(text_out, "diff:files", ((key, payload),))
+
+
+def _in_generated_runs(files: Sequence[_File]) -> list[bool]:
+    """For each file: True when it is one of ``GENERATED_RUN`` or more generated files in a row."""
+    out = [False] * len(files)
+    k = 0
+    while k < len(files):
+        end = k
+        while end < len(files) and files[end].generated:
+            end += 1
+        if end - k >= GENERATED_RUN:
+            out[k:end] = [True] * (end - k)
+        k = max(end, k + 1)
+    return out
+
+
+def _common_dir(paths: Sequence[str]) -> str:
+    """`` under a/b/`` when every path lies in directory ``a/b``, else empty."""
+    if not paths:
+        return ""
+    first, last = min(paths), max(paths)  # the common prefix of all is the one of these two
+    k = 0
+    while k < min(len(first), len(last)) and first[k] == last[k]:
+        k += 1
+    prefix = first[:k].rsplit("/", 1)[0] if "/" in first[:k] else ""
+    return f" under {prefix}/" if prefix else ""
+
+
+def _first_changed(
+    changed: Sequence[int], need: int, taken: set[int], shown: Sequence[bool], lines: Sequence[str]
+) -> list[int]:
+    """The first ``need`` changed lines not ``taken``; blank ones, which say nothing on their own, only
+    when too few others are left (the gap marker counts them)."""
+    full: list[int] = []
+    blank: list[int] = []
+    for j in changed:
+        if j in taken or not shown[j]:
+            continue
+        if lines[j][1:].strip():
+            full.append(j)
+            if len(full) == need:
+                break
+        elif len(blank) < need:
+            blank.append(j)
+    return full + blank[: need - len(full)]
+
+
+def _in_order(cap: int, sizes: Sequence[int]) -> list[int]:
+    """Changed lines each hunk may show so that the file shows at most ``cap``, first hunks first."""
+    out = []
+    for size in sizes:
+        out.append(min(size, cap))
+        cap -= out[-1]
+    return out
+
+
+def _spread(cap: int, sizes: Sequence[int]) -> list[int]:
+    """Changed lines each hunk may show so that the file shows at most ``cap``: an even share, capped by
+    the hunk's size, what small hunks leave over going to the others; earlier hunks first when short."""
+    if sum(sizes) <= cap:
+        return list(sizes)
+    lo, hi = 0, cap  # the largest even share whose total fits
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if sum(min(mid, s) for s in sizes) <= cap:
+            lo = mid
+        else:
+            hi = mid - 1
+    out = [min(lo, s) for s in sizes]
+    left = cap - sum(out)
+    for k, s in enumerate(sizes):
+        if left <= 0:
+            break
+        if s > out[k]:
+            out[k] += 1
+            left -= 1
+    return out
