@@ -24,39 +24,35 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from itertools import accumulate
 
 from ... import _markers
 from ...ccr._keys import make_key
 from .._base import Compressed, Context
+from ._diff_files import SIGNATURE_HINT_RE, is_signature
+from ._diff_parse import (
+    ADD,
+    AUTHOR,
+    BODY,
+    COMMIT,
+    COMMIT_RE,
+    CONTEXT,
+    DEL,
+    HUNK,
+    KEY,
+    MINOR,
+    NOTE,
+    PREAMBLE,
+    STAT,
+    FileSection,
+    has_stat_graph,
+    parse,
+)
 from ._search_budget import fit_levels, render_selection, within_budget
 from ._search_terms import line_starts, query_lines
 from ._textlines import split_lines
 from .generic import compress_generic
-
-# Line kinds. KEY lines are always shown; MINOR header lines (``index``, git's ``---``/``+++``) never.
-# PREAMBLE (text outside any file) and COMMIT lines (``commit <sha>``, the subject) are always shown;
-# AUTHOR (``Author:``/``Date:``/``Merge:``), BODY (the rest of a commit message) and STAT
-# (``--stat``/``--summary`` lines) only while they leave room for the changes.
-KEY, MINOR, HUNK, ADD, DEL, CONTEXT, NOTE, PREAMBLE, COMMIT, AUTHOR, BODY, STAT = range(12)
-
-_HUNK_RE = re.compile(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
-_KEY_HEADER_PREFIXES = (
-    "new file mode",
-    "deleted file mode",
-    "old mode",
-    "new mode",
-    "similarity index",
-    "dissimilarity index",
-    "rename from",
-    "rename to",
-    "copy from",
-    "copy to",
-    "Binary files",
-    "GIT binary patch",
-)
-_SUBMODULE_PREFIXES = ("+Subproject commit", "-Subproject commit")
 
 SMALL_HUNK_CHANGES = 12
 """A hunk with at most this many changed lines (and not much context) is kept whole."""
@@ -70,158 +66,14 @@ TARGET_SHARE = 2
 MIN_TARGET = 1000
 DATA_SHARE = 4
 """Bulk data files (recorded JSON, fixtures, locales, SVG) get ``1 / DATA_SHARE`` of a file's allowance."""
-BULK_CHANGES = 100
-"""A JSON/YAML/CSV/XML file with more changed lines than this is bulk data wherever it lives."""
 PREAMBLE_MIN_CAP = 4
 """Commit message bodies and ``--stat`` lines stay only if the output still fits with this allowance."""
-SIGNATURE_CHARS = 300
 SIGNATURES_PER_HUNK = 6
 """Changed definitions a hunk shows whatever its allowance (the allowance counts them when larger)."""
 GENERATED_RUN = 3
 """This many generated files in a row (a vendored tree) may go under one gap marker, headers included."""
 # Allowances per file, richest first: a few files get more room, then one changed line less per level.
 _CAPS = (CHANGED_CAP * 8, CHANGED_CAP * 4, CHANGED_CAP * 2, *range(CHANGED_CAP, 0, -1))
-
-_GENERATED_NAMES = frozenset(
-    {
-        "package-lock.json",
-        "npm-shrinkwrap.json",
-        "yarn.lock",
-        "pnpm-lock.yaml",
-        "bun.lockb",
-        "deno.lock",
-        "cargo.lock",
-        "poetry.lock",
-        "pipfile.lock",
-        "pdm.lock",
-        "uv.lock",
-        "gemfile.lock",
-        "composer.lock",
-        "podfile.lock",
-        "mix.lock",
-        "flake.lock",
-        "pubspec.lock",
-        "packages.lock.json",
-        "gradle.lockfile",
-        "go.sum",
-        "schema.json",
-        "schema.graphql",
-        "schema.gql",
-        "graphql.schema.json",
-        "structure.sql",
-        "aclocal.m4",
-        "ltmain.sh",
-        "config.guess",
-        "config.sub",
-    }
-)
-_GENERATED_RE = re.compile(
-    r"(?:\.lock|\.lockfile|\.min\.(?:js|css|mjs)|\.bundle\.js|\.chunk\.js|\.map|\.snap|\.ambr|_pb2(?:_grpc)?\.py"
-    r"|\.pb\.(?:go|cc|h)|\.g\.dart|\.freezed\.dart|\.designer\.cs|\.generated\.\w+|_generated\.\w+|\.pot)$"
-    r"|(?:^|/)(?:__snapshots__|node_modules|vendor|dist)/"
-    r"|(?:^|/)db/schema\.rb$"
-)
-# What generators write in a file's first lines (Go's "Code generated … DO NOT EDIT.", protoc, automake,
-# autoconf, sqlc, "@generated" of Meta's tools): a file whose first lines say so is generated, any name.
-_BANNER_RE = re.compile(
-    r"(?i)\b(?:code generated|do not edit|auto-?generated|generated (?:automatically )?by)\b|@generated\b"
-)
-_BANNER_LINES = 8
-_DATA_RE = re.compile(r"\.(?:json|jsonl|ndjson|har|csv|tsv|svg|xml|ya?ml|txt|golden|out|po|html?)$")
-_DATA_DIR_RE = re.compile(
-    r"(?:^|/)(?:testdata|test_data|fixtures?|__fixtures__|goldens?|snapshots?|cassettes|recordings?|recorded"
-    r"|mocks?|locales?|i18n|l10n|translations)/"
-)
-_MINIFIED_LINE_CHARS = 1000
-_EPOCH_RE = re.compile(r"\s(?:1970-01-01|1969-12-31) \d\d:\d\d:\d\d")
-_TRAILING_TIME_RE = re.compile(r"\s\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?: [+-]\d{4})?$")
-_COMMIT_RE = re.compile(r"commit [0-9a-f]{7,64}\b")
-_COMMIT_FIELDS = ("Merge:", "Author:", "AuthorDate:", "Commit:", "CommitDate:", "Date:")
-_MAIL_RE = re.compile(r"From [0-9a-f]{40} ")  # ``git format-patch`` (and GitHub's ``.patch``) mail header
-_STAT_TAIL_RE = re.compile(r"\d+(?: \+*-*)?|Bin(?: \d+ -> \d+ bytes)?")
-_STAT_SUMMARY_RE = re.compile(r" \d+ files? changed")
-_SUMMARY_PREFIXES = (" create mode ", " delete mode ", " rename ", " copy ", " mode change ")
-
-# Changed definitions: a keyword (after modifiers), or a C-family signature at column 0.
-_DEF_WORDS = """
-def class func fn fun function interface struct enum trait impl type module namespace union record object
-protocol extension macro sub proc defp defmodule
-"""
-_MODIFIER_WORDS = """
-export default public private protected internal static async pub pub(crate) pub(super) abstract final
-sealed override virtual inline extern unsafe open data suspend declare readonly synchronized
-"""
-_STATEMENT_WORDS = """
-return raise assert print await yield throw new delete else if elif while for switch case do goto sizeof
-not and or in is import from echo with del pass lambda global local exec eval
-"""
-_DEF_KEYWORDS = frozenset(_DEF_WORDS.split())
-_MODIFIERS = frozenset(_MODIFIER_WORDS.split())
-_BINDINGS = frozenset(("const", "let", "var", "val"))
-_NOT_SIGNATURE = frozenset(_STATEMENT_WORDS.split())
-# Changed lines that may be definitions, found in one pass over the text: code at column 0, or a line
-# whose first word is a keyword or modifier. Only these get the (slower) ``is_signature`` check.
-_SIGNATURE_HINT_RE = re.compile(
-    r"(?m)^[+-](?:[A-Za-z_]|[ \t]+(?:"
-    + "|".join(
-        re.escape(w) for w in sorted(_DEF_KEYWORDS | _MODIFIERS | _BINDINGS, key=lambda w: (-len(w), w))
-    )
-    + r")[ \t(])"
-)
-
-
-def is_generated_path(path: str) -> bool:
-    """True for files whose diff nobody reads line by line: lock files, schema dumps, bundles, snapshots."""
-    lowered = path.lower()
-    return lowered.rsplit("/", 1)[-1] in _GENERATED_NAMES or _GENERATED_RE.search(lowered) is not None
-
-
-def is_data_path(path: str, changed: int) -> bool:
-    """True for bulk data beside code: recorded fixtures, locales, drawings, or any big JSON/YAML/CSV.
-
-    A small change to a manifest (``package.json``, a workflow, ``pom.xml``) is read like code.
-    """
-    lowered = path.lower()
-    if _DATA_RE.search(lowered) is None:
-        return False
-    return changed > BULK_CHANGES or lowered.endswith(".svg") or _DATA_DIR_RE.search(lowered) is not None
-
-
-def is_signature(code: str) -> bool:
-    """True when a line of code (without its ``+``/``-``) defines a function, method, class or type."""
-    stripped = code[:SIGNATURE_CHARS].lstrip()
-    words = stripped.split(None, 8)
-    k = 0
-    while k < len(words) and words[k] in _MODIFIERS:
-        k += 1
-    if k < len(words) - 1 and words[k] in _DEF_KEYWORDS:
-        return True
-    paren = stripped.find("(")
-    if paren <= 0 or "=" in stripped[:paren]:
-        return k < len(words) and words[k] in _BINDINGS and "=>" in stripped
-    if k > 0:  # ``public Foo bar(…)``, ``async refresh(…)``: modifiers, a name and its parameters (no call)
-        return "." not in stripped[:paren]
-    # C, C++, Java at column 0: ``int parse(struct p *p)``, ``static void *alloc(size_t n)``.
-    head = stripped[:paren].replace("*", " ").split()
-    return (
-        code[:1] == stripped[:1]
-        and 2 <= len(head) <= 5
-        and head[0] not in _NOT_SIGNATURE
-        and all(w.replace("::", "").replace("_", "a").isalnum() for w in head)
-        and stripped.rstrip()[-1:] in ("{", ")", ";", ",")
-    )
-
-
-def _is_stat(line: str) -> bool:
-    """A ``--stat`` line: `` path/to/file.py |  12 +++---`` or `` logo.png | Bin 120 -> 340 bytes``."""
-    if not line.startswith(" ") or line[1:2] in (" ", ""):
-        return False
-    cut = line.rfind(" | ")
-    return cut > 1 and _STAT_TAIL_RE.fullmatch(line[cut + 3 :].strip()) is not None
-
-
-def _has_stat_graph(line: str) -> bool:
-    return _is_stat(line) and line.rstrip()[-1:] in ("+", "-")
 
 
 def looks_like(head: str) -> bool:
@@ -236,208 +88,11 @@ def looks_like(head: str) -> bool:
     ):
         return True
     lines = head.split("\n")
-    graphs = sum(1 for line in lines if _has_stat_graph(line))
+    graphs = sum(1 for line in lines if has_stat_graph(line))
     if graphs < 3:
         return False
     # After a commit header (``git show --stat -p``), or as most of the head (``git diff --stat -p``).
-    return _COMMIT_RE.match(head) is not None or graphs * 2 >= sum(1 for line in lines if line.strip())
-
-
-@dataclass
-class _File:
-    """One file's section of the diff."""
-
-    start: int
-    path: str = ""
-    git: bool = False
-    named: bool = False  # opened by a ``diff …`` command line, so ``---``/``+++`` only repeat it
-    new: bool = False
-    deleted: bool = False
-    generated: bool = False
-    data: bool = False
-    hunks: list[_Hunk] = field(default_factory=list)
-
-
-@dataclass
-class _Hunk:
-    start: int
-    end: int = 0
-    first_line: int = 0  # the lowest of the ``@@`` header's old and new start lines
-    changed: list[int] = field(default_factory=list)
-
-
-def _path_of_git_header(line: str) -> str:
-    line = line.rstrip("\r")
-    cut = line.rfind(" b/")
-    return line[cut + 3 :] if cut >= 0 else line.rsplit(" ", 1)[-1]
-
-
-def _path_of_marker(line: str) -> str:
-    """The path of a ``--- a/x`` or ``+++ b/x`` line (a timestamp after a tab or a space is left out)."""
-    path = line[4:].split("\t", 1)[0].strip()  # strip() also drops a CRLF diff's "\r"
-    path = _TRAILING_TIME_RE.sub("", path)
-    return path[2:] if path.startswith(("a/", "b/")) else path
-
-
-def _parse(lines: Sequence[str]) -> tuple[bytearray, list[_File]]:
-    """Kind of every line and the file sections with their hunks."""
-    n = len(lines)
-    kinds = bytearray(n)
-    files: list[_File] = []
-    cur: _File | None = None
-    hunk: _Hunk | None = None
-    old_left = new_left = 0
-    loose = False  # a hunk whose header had no counts (combined diffs): runs while lines look like hunk lines
-    for i, line in enumerate(lines):
-        first = line[:1]
-        if hunk is not None:
-            # A ``---``/``+++`` pair opens the next file when the hunk has no counts or an ``@@`` follows
-            # (hand-edited diffs get counts wrong; a removed ``-- x`` then added ``++ y`` line pair does not).
-            header_ahead = (
-                line.startswith("--- ")
-                and i + 1 < n
-                and lines[i + 1].startswith("+++ ")
-                and (loose or (i + 2 < n and lines[i + 2].startswith("@@")))
-            )
-            counting = old_left > 0 or new_left > 0 or loose
-            # "\ No newline at end of file" follows the hunk's last line, after its counts ran out.
-            if ((counting and (first in (" ", "+", "-") or not line)) or first == "\\") and not header_ahead:
-                if first == "+":
-                    kinds[i] = KEY if line.startswith(_SUBMODULE_PREFIXES) else ADD
-                    new_left -= 1
-                    hunk.changed.append(i)
-                elif first == "-":
-                    kinds[i] = KEY if line.startswith(_SUBMODULE_PREFIXES) else DEL
-                    old_left -= 1
-                    hunk.changed.append(i)
-                elif first == "\\":
-                    kinds[i] = NOTE
-                else:
-                    kinds[i] = CONTEXT
-                    old_left -= 1
-                    new_left -= 1
-                continue
-            hunk.end = i
-            hunk = None
-        if line.startswith("@@"):
-            if cur is None:
-                cur = _File(i)
-                files.append(cur)
-            kinds[i] = HUNK
-            hunk = _Hunk(i)
-            cur.hunks.append(hunk)
-            m = _HUNK_RE.match(line)
-            loose = m is None
-            if m is not None:
-                old_left = 1 if m.group(2) is None else int(m.group(2))
-                new_left = 1 if m.group(4) is None else int(m.group(4))
-                hunk.first_line = min(int(m.group(1)), int(m.group(3)))
-        elif line.startswith("diff "):
-            cur = _File(i, git=line.startswith("diff --git "), named=True)
-            cur.path = _path_of_git_header(line) if cur.git else line.rstrip("\r").rsplit(" ", 1)[-1]
-            files.append(cur)
-            kinds[i] = KEY
-        elif line.startswith("--- ") and i + 1 < n and lines[i + 1].startswith("+++ "):
-            # ``diff -ruN a/x b/x`` right above names the same file as this ``---`` line.
-            if cur is None or cur.hunks or not (cur.git or (cur.named and cur.start == i - 1)):
-                cur = _File(i)
-                files.append(cur)
-            cur.new = cur.new or line[4:].startswith("/dev/null") or _EPOCH_RE.search(line) is not None
-            kinds[i] = MINOR  # until the ``+++`` line below: KEY when it names the file by itself
-        elif line.startswith("+++ ") and i > 0 and lines[i - 1].startswith("--- ") and cur is not None:
-            target = _path_of_marker(line)
-            if target != "/dev/null":
-                cur.path = target
-            elif not cur.path:
-                cur.path = _path_of_marker(lines[i - 1])
-            # ``diff -N`` stands a missing file in as an empty one dated at the epoch: the dates say it.
-            epoch = _EPOCH_RE.search(line) is not None
-            cur.deleted = cur.deleted or target == "/dev/null" or epoch
-            if not cur.named or (not cur.git and (epoch or _EPOCH_RE.search(lines[i - 1]) is not None)):
-                kinds[i] = kinds[i - 1] = KEY
-            else:
-                kinds[i] = MINOR
-        elif cur is not None and not cur.hunks and line.startswith(_KEY_HEADER_PREFIXES):
-            kinds[i] = KEY
-            cur.new = cur.new or line.startswith("new file mode")
-            cur.deleted = cur.deleted or line.startswith("deleted file mode")
-            if line.startswith(("rename to ", "copy to ")):
-                cur.path = line.split(" to ", 1)[1].rstrip("\r")
-        elif cur is not None and not cur.hunks and line.startswith("index "):
-            kinds[i] = MINOR
-        else:
-            kinds[i] = PREAMBLE  # commit headers and messages of git show / git log -p, diff -r notes
-    if hunk is not None:
-        hunk.end = n
-    _classify_preamble(lines, kinds)
-    for f in files:
-        f.generated = (
-            is_generated_path(f.path)
-            or any(len(lines[j]) > _MINIFIED_LINE_CHARS for h in f.hunks for j in h.changed[:20])
-            or _has_banner(lines, f)
-        )
-        f.data = is_data_path(f.path, sum(len(h.changed) for h in f.hunks))
-    return kinds, files
-
-
-def _has_banner(lines: Sequence[str], f: _File) -> bool:
-    """True when the file's first lines, shown by a hunk at its top, say the file is generated."""
-    if not f.hunks or f.hunks[0].first_line > 3:
-        return False
-    h = f.hunks[0]
-    top = range(h.start + 1, min(h.end, h.start + 1 + _BANNER_LINES))
-    return any(_BANNER_RE.search(lines[j][:200]) is not None for j in top)
-
-
-def _classify_preamble(lines: Sequence[str], kinds: bytearray) -> None:
-    """Split PREAMBLE lines into commit lines and subjects (COMMIT), their ``Author:``/``Date:`` (AUTHOR),
-    message bodies (BODY) and ``--stat`` lines (STAT); the same for ``git format-patch`` mails."""
-    state = ""  # "header" after ``commit <sha>``, "subject"/"body" in its indented message; "mail…"
-    for i, line in enumerate(lines):
-        if kinds[i] != PREAMBLE:
-            state = ""
-            continue
-        if _COMMIT_RE.match(line) or _MAIL_RE.match(line):
-            kinds[i], state = COMMIT, "header" if line[:1] == "c" else "mail"
-        elif state == "header" and line.startswith(_COMMIT_FIELDS):
-            kinds[i] = AUTHOR
-        elif state.startswith("mail"):
-            state = _classify_mail_line(line, state, kinds, i)
-        elif not line.strip():
-            state = "subject" if state == "header" else state
-        elif state in ("subject", "body") and line.startswith("    "):
-            kinds[i], state = (COMMIT, "body") if state == "subject" else (BODY, "body")
-        elif line.rstrip("\r") == "---" or _is_stat(line) or line.startswith(_SUMMARY_PREFIXES):
-            kinds[i], state = STAT, ""
-        elif _STAT_SUMMARY_RE.match(line):
-            state = ""  # `` 3 files changed, 10 insertions(+)``: one line that sums up the stat, kept
-        elif line.rstrip("\r") == "-- ":
-            kinds[i], state = STAT, "mail-signature"  # a mail's "-- " line, then git's version
-        else:
-            state = ""
-
-
-def _classify_mail_line(line: str, state: str, kinds: bytearray, i: int) -> str:
-    """Kind of one line of a ``format-patch`` mail header or message; returns the next state."""
-    if state == "mail-signature":
-        kinds[i] = STAT
-        return ""
-    if state == "mail":
-        if line.startswith("Subject:"):
-            kinds[i] = COMMIT
-            return "mail-subject"
-        if line.startswith(("From:", "Date:")):
-            kinds[i] = AUTHOR
-        return "mail-body" if not line.strip() else state
-    if state == "mail-subject" and line[:1] in (" ", "\t"):
-        kinds[i] = COMMIT  # a long subject folded onto the next line
-        return state
-    if line.rstrip("\r") == "---":
-        kinds[i] = STAT
-        return ""
-    if line.strip():
-        kinds[i] = BODY
-    return "mail-body"
+    return COMMIT_RE.match(head) is not None or graphs * 2 >= sum(1 for line in lines if line.strip())
 
 
 def compress(text: str, ctx: Context) -> Compressed:
@@ -446,7 +101,7 @@ def compress(text: str, ctx: Context) -> Compressed:
         return Compressed(text, "passthrough")
     lines = split_lines(text)
     n = len(lines)
-    kinds, files = _parse(lines)
+    kinds, files = parse(lines)
     if not files:
         return compress_generic(text, ctx)  # not a diff after all
     too_long = max(200, ctx.max_tokens)  # chars: never show one line that would crowd out the rest
@@ -512,7 +167,7 @@ def compress(text: str, ctx: Context) -> Compressed:
 
     # Changed lines that define something, per hunk of files whose lines can be shown at all.
     readable = [not (f.generated or f.deleted) for f in files]
-    hinted = {bisect_right(starts, m.start()) - 1 for m in _SIGNATURE_HINT_RE.finditer(text)}
+    hinted = {bisect_right(starts, m.start()) - 1 for m in SIGNATURE_HINT_RE.finditer(text)}
     signatures = {
         id(h): [j for j in h.changed if j in hinted and shown[j] and is_signature(lines[j][1:])]
         for f, ok in zip(files, readable, strict=True)
@@ -520,7 +175,7 @@ def compress(text: str, ctx: Context) -> Compressed:
         for h in f.hunks
     }
 
-    def file_lines(f: _File, cap: int, whole_small: bool, sigs: bool) -> list[int]:
+    def file_lines(f: FileSection, cap: int, whole_small: bool, sigs: bool) -> list[int]:
         """The lines of ``f``'s hunks shown with an allowance of ``cap`` changed lines for the file."""
         if f.data:
             cap //= DATA_SHARE
@@ -621,7 +276,7 @@ def compress(text: str, ctx: Context) -> Compressed:
     return Compressed(text_out, "diff:files", ((key, payload),))
 
 
-def _in_generated_runs(files: Sequence[_File]) -> list[bool]:
+def _in_generated_runs(files: Sequence[FileSection]) -> list[bool]:
     """For each file: True when it is one of ``GENERATED_RUN`` or more generated files in a row."""
     out = [False] * len(files)
     k = 0
