@@ -292,3 +292,292 @@ def test_many_rows_of_one_bad_status_do_not_hide_another() -> None:
     assert estimate_tokens(out) <= 400
     assert "db-0" in out
     assert "batch-0000" in out
+
+
+# --- shapes of ``fixtures/generate_tables_wild.py``: headers after a title or a summary block, indented
+# headers, single-space-separated column names, CSV records spanning lines, decimal commas ---
+
+WILD = (
+    "tables_wild_kubectl_wide.txt",
+    "tables_wild_systemctl_units.txt",
+    "tables_wild_top.txt",
+    "tables_wild_netstat.txt",
+    "tables_wild_tickets.csv",
+)
+
+
+def _wild_needles(name: str) -> list[str]:
+    entries = json.loads((GENERATED / "needles_tables_wild.json").read_text("utf-8"))
+    return next(e["needles"] for e in entries if e["file"] == name)
+
+
+@pytest.mark.parametrize("name", WILD)
+def test_wild_fixture_is_a_table_with_its_needles_visible(name: str) -> None:
+    text = _read(name)
+    assert detect(text) == "table"
+    out = table.compress(text, _ctx())
+    assert out.strategy == "table:rows"
+    assert [n for n in _wild_needles(name) if n not in out.text] == []
+    assert estimate_tokens(out.text) <= 4000
+
+
+def _netstat(rows: list[tuple[int, int, str, str]]) -> str:
+    lines = [
+        "Active Internet connections (servers and established)",
+        "Proto Recv-Q Send-Q Local Address           Foreign Address         State       PID/Program name",
+    ]
+    for recv, send, foreign, state in rows:
+        lines.append(
+            f"tcp   {recv:>6} {send:>6} {'10.0.3.17:40000':<23} {foreign:<23} {state:<11} 2300/python3"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def test_header_after_a_title_line_and_names_set_off_by_one_space() -> None:
+    rows = [(0, 0, f"10.0.5.{i % 200}:5432", "ESTABLISHED") for i in range(300)]
+    text = _netstat(rows)
+    assert table.looks_like(text[:4096])
+    kinds, (tab,) = table._parse(text.split("\n")[:-1])
+    assert kinds[0] == table.OTHER and kinds[1] == table.HEADER
+    # Recv-Q and Send-Q line up with the rows, so they are columns; "Address" does not, so it is part
+    # of a two-word name.
+    assert tab.names == [
+        "Proto",
+        "Recv-Q",
+        "Send-Q",
+        "Local Address",
+        "Foreign Address",
+        "State",
+        "PID/Program name",
+    ]
+    assert tab.fields[0][1:3] == ["0", "0"]
+
+
+def test_multi_word_names_that_do_not_line_up_stay_one_column() -> None:
+    header = "CONTAINER ID   IMAGE     NOMINATED NODE   STATUS"
+    rows = [f"{i:012x}   redis:7   <none>           Up {i % 9 + 1} days" for i in range(40)]
+    rows[5] = f"{5:012x}   redis:7   ip-10-0-33-87    Up 2 days"
+    assert [header[s:e] for s, e in table._header_columns(header, rows)] == [
+        "CONTAINER ID",
+        "IMAGE",
+        "NOMINATED NODE",
+        "STATUS",
+    ]
+
+
+def test_mostly_zero_column_keeps_only_the_value_far_above_its_non_zero_values() -> None:
+    rows = [(0, 0, f"10.0.5.{i % 200}:5432", "ESTABLISHED") for i in range(600)]
+    for i in range(0, 600, 9):
+        rows[i] = (32, 0, "10.0.8.12:9091", "CLOSE_WAIT")  # a population of its own, not 67 outliers
+    for i in range(3, 600, 11):
+        rows[i] = (0, 1000 + i * 5, f"10.0.6.{i % 200}:443", "ESTABLISHED")  # Send-Q: a spread, no outlier
+    rows[301] = (4194304, 0, "10.0.7.201:9092", "ESTABLISHED")
+    text = _netstat(rows)
+    lines = text.split("\n")[:-1]
+    _, (tab,) = table._parse(lines)
+    assert [lines[i] for i in table._outlier_rows(tab)] == [lines[2 + 301]]
+
+
+def test_zeros_do_not_widen_the_spread_enough_to_hide_an_outlier() -> None:
+    header = "id;customer;amount"
+    rows = [
+        f"{i};c{i % 7};{'0,00' if i % 3 == 0 else f'{20 + (i * 37) % 500},{i % 100:02d}'}" for i in range(600)
+    ]
+    rows[444] = "444;c3;48.750,00"
+    text = "\n".join([header, *rows]) + "\n"
+    lines = text.split("\n")[:-1]
+    _, (tab,) = table._parse(lines)
+    assert [lines[i] for i in table._outlier_rows(tab)] == ["444;c3;48.750,00"]
+
+
+@pytest.mark.parametrize(
+    ("cell", "value"),
+    [("1.234,56", 1234.56), ("19,99", 19.99), ("12,345.67", 12345.67), ("1,234", 1234.0), ("-0,5", -0.5)],
+)
+def test_numbers_with_separators(cell: str, value: float) -> None:
+    assert table._number(cell) == pytest.approx(value)
+
+
+def test_numbers_with_separators_reject_other_text() -> None:
+    assert [table._number(c) for c in ("1,2,3", "12.34.56,7", "a,1", "10.0.3.17:443")] == [None] * 4
+
+
+def test_csv_record_with_line_breaks_in_quotes_is_one_row_kept_whole() -> None:
+    header = '"Ticket";"Description";"Status";"Amount"'
+    rows = [
+        f'"T-{i}";"Customer called; see notes, twice.\nSecond line {i}";"Closed";"{i % 90},00"'
+        for i in range(400)
+    ]
+    rows[250] = '"T-250";"Outage since 02:00;\nerror ERR-7731 from the tax API";"Escalated";"49,00"'
+    text = "\r\n".join([header, *rows]) + "\r\n"
+    assert table.looks_like(text[:4096])
+    out = table.compress(text, _ctx(300)).text
+    assert (
+        '"T-250";"Outage since 02:00;\nerror ERR-7731 from the tax API";"Escalated";"49,00"'
+        in out.replace("\r", "")
+    )
+    assert "[… " in out and "Closed rows omitted" in out
+    assert estimate_tokens(out) <= 300
+
+
+def test_delimited_status_is_the_whole_cell() -> None:
+    header = "id,status"
+    rows = [f"{i},{'Waiting on customer' if i % 2 else 'In progress'}" for i in range(300)]
+    rows[7] = "7,Waiting on bank"  # rare, and not healthy: worth showing
+    text = "\n".join([header, *rows]) + "\n"
+    out = table.compress(text, _ctx(120)).text
+    assert "7,Waiting on bank" in out
+    assert "Waiting on customer" in out.split("\n", 1)[1]  # gaps name the statuses they stand for
+
+
+def _top(states: list[str]) -> str:
+    head = [
+        "top - 05:20:19 up 41 days,  3:12,  2 users,  load average: 6.41, 5.98, 5.73",
+        "Tasks: 400 total,   1 running, 398 sleeping,   0 stopped,   1 zombie",
+        "MiB Mem :  64215.3 total,   3121.8 free,  41234.5 used,  19859.0 buff/cache",
+        "",
+        "    PID USER      PR  NI    VIRT    RES    SHR S  %CPU  %MEM     TIME+ COMMAND",
+    ]
+    body = [
+        f"{100 + i:>7} app       20   0 {900000 + i:>7} {40000 + i * 7:>6} {9000:>6} {s} "
+        f"{0.3:>5.1f} {0.1:>5.1f} {'1:02.33':>9} worker --id {i}"
+        for i, s in enumerate(states)
+    ]
+    return "\n".join(head + body) + "\n"
+
+
+def test_top_header_after_a_summary_block_and_process_states() -> None:
+    states = ["S"] * 400
+    states[10], states[20], states[30], states[40] = "R", "I", "D", "Z"  # R and I rare, but normal
+    text = _top(states)
+    assert detect(text) == "table"
+    out = table.compress(text, _ctx(300)).text
+    assert out.startswith("top - 05:20:19")
+    assert "worker --id 30" in out and "worker --id 40" in out
+    assert "worker --id 10\n" not in out and "worker --id 20\n" not in out
+
+
+def test_systemctl_indented_header_and_active_column() -> None:
+    header = "  UNIT                      LOAD      ACTIVE     SUB          DESCRIPTION"
+
+    def row(unit: str, active: str, sub: str, mark: str = " ") -> str:
+        return f"{mark} {unit:<25} loaded    {active:<10} {sub:<12} Some unit {unit}"
+
+    rows = [
+        row(f"svc-{i}.service", *(("active", "running") if i % 3 else ("inactive", "dead")))
+        for i in range(300)
+    ]
+    rows[100] = row("pg-backup.service", "failed", "failed", "●")
+    rows[200] = row("kafka-connect.service", "activating", "auto-restart")
+    text = "\n".join([header, *rows, "", "300 loaded units listed."]) + "\n"
+    assert detect(text) == "table"
+    out = table.compress(text, _ctx(300)).text
+    assert "pg-backup.service" in out and "kafka-connect.service" in out
+    assert "inactive" in out  # in the gap counts, not as rows
+    assert sum("dead" in line for line in _rows(out)) <= table.SAMPLE_ROWS
+    assert "300 loaded units listed." in out
+
+
+def test_ss_addresses_aligned_on_the_colon_and_glued_header() -> None:
+    lines = ["Netid State  Recv-Q Send-Q      Local Address:Port       Peer Address:PortProcess"]
+    for i in range(300):
+        peer = f"10.0.{i % 9}.{i % 250 + 2}"
+        lines.append(
+            f"tcp   ESTAB  0      0      {'10.0.3.17':>18}:{40000 + i:<6} {peer:>18}:{'5432':<5}"
+            f'users:(("python3",pid={2300 + i % 8},fd={i + 10}))'
+        )
+    lines[150] = lines[150].replace("ESTAB ", "SYN-SENT", 1)
+    text = "\n".join(lines) + "\n"
+    assert detect(text) == "table"
+    out = table.compress(text, _ctx(200)).text
+    assert lines[150] in out
+
+
+def test_a_log_quoting_a_table_is_not_a_table() -> None:
+    table_part = ["NAME      READY   STATUS", "api-1     1/1     Running", "api-2     1/1     Running", ""]
+    log = [f"2026-03-04 10:00:{i % 60:02d},123 INFO request {i} served in {i % 40} ms" for i in range(40)]
+    assert not table.looks_like("\n".join(["deploy report", "", *table_part, *log]))
+
+
+def test_a_second_mode_is_not_a_crowd_of_outliers_but_a_value_far_above_it_is() -> None:
+    rows = [f"obj-{i},{10 + i % 7},stored" for i in range(600)]
+    for i in range(0, 600, 10):
+        rows[i] = f"obj-{i},{1000 + i},stored"  # 60 big objects: a mode of their own
+    rows[123] = "obj-123,90000000,stored"
+    lines = ["name,bytes,status", *rows]
+    _, (tab,) = table._parse(lines)
+    assert [lines[i] for i in table._outlier_rows(tab)] == ["obj-123,90000000,stored"]
+
+
+def test_listening_sockets_are_not_trouble_however_few() -> None:
+    rows = [(0, 0, f"10.0.5.{i % 200}:5432", "ESTABLISHED") for i in range(300)]
+    for i in range(0, 300, 100):  # as rare as a status that is trouble
+        rows[i] = (0, 0, "0.0.0.0:*", "LISTEN")
+    rows[77] = (0, 1, "10.0.9.66:6380", "SYN_SENT")
+    lines = _netstat(rows).split("\n")[:-1]
+    _, (tab,) = table._parse(lines)
+    bad, _ = table._unhealthy_rows(tab, lines)
+    assert [lines[i] for i in bad] == [lines[2 + 77]]
+
+
+def _drawn(style: str) -> tuple[str, str]:
+    """A 600-row query result as mysql (``+--+`` borders), psql (``(N rows)``) or markdown print it."""
+    rows = [
+        f"| {i:>4} | {f'user{i}@example.com':<24} | {'active':<9} | {10 + i % 90:>8.2f} |" for i in range(600)
+    ]
+    rows[400] = f"| {400:>4} | {'fraud@example.com':<24} | {'suspended':<9} | {88000:>8.2f} |"
+    header = f"| {'id':<4} | {'email':<24} | {'status':<9} | {'amount':<8} |"
+    if style == "mysql":
+        border = "+------+--------------------------+-----------+----------+"
+        return "\n".join([border, header, border, *rows, border, "600 rows in set (0.01 sec)"]) + "\n", border
+    if style == "markdown":
+        rule = "|-----:|--------------------------|-----------|---------:|"
+        return "\n".join([header, rule, *rows]) + "\n", rule
+    rule = "------+--------------------------+-----------+----------"
+    strip = [line[2:-2] for line in [header, *rows]]
+    return "\n".join([strip[0], rule, *strip[1:], "(600 rows)"]) + "\n", rule
+
+
+@pytest.mark.parametrize("style", ["mysql", "psql", "markdown"])
+def test_drawn_query_results_borders_and_footer_are_text_not_rows(style: str) -> None:
+    text, border = _drawn(style)
+    assert detect(text) == "table"
+    lines = text.split("\n")[:-1]
+    kinds, (tab,) = table._parse(lines)
+    assert len(tab.rows) == 600
+    assert [kinds[i] for i, line in enumerate(lines) if line == border or "rows" in line] == [table.OTHER] * (
+        {"mysql": 4, "psql": 2, "markdown": 1}[style]
+    )
+    out = table.compress(text, _ctx(300)).text
+    assert "fraud@example.com" in out and (style == "markdown" or lines[-1] in out)
+    assert "1 unhealthy, 1 outlier" in out  # the suspended row, and nothing else counted as trouble
+
+
+def test_header_with_a_lone_slash() -> None:
+    header = "CONTAINER ID   NAME      CPU %     MEM USAGE / LIMIT   PIDS"
+    rows = [
+        f"{i:012x}   svc_{i:<5} {0.5 + i % 3:<9.2f} {f'{200 + i}MiB / 7.6GiB':<19} {5 + i % 7}"
+        for i in range(300)
+    ]
+    assert table.looks_like("\n".join([header, *rows])[:4096])
+
+
+@pytest.mark.parametrize(
+    "preamble", ["", "\ufeff", "sep=;\r\n", "\ufeffsep=;\r\n", "Orders export, 2026-11-30\r\n"]
+)
+def test_csv_with_a_byte_order_mark_an_excel_hint_or_a_title(preamble: str) -> None:
+    rows = [f'"{i}";"cus_{i % 97}";"delivered";"{20 + i % 50},00"' for i in range(500)]
+    rows[321] = '"321";"cus_7";"payment declined";"31,00"'
+    text = preamble + "\r\n".join(['"order";"customer";"status";"amount"', *rows]) + "\r\n"
+    assert detect(text) == "table"
+    _, (tab,) = table._parse(text.split("\n")[:-1])
+    assert tab.names == ["order", "customer", "status", "amount"]
+    out = table.compress(text, _ctx(200)).text
+    assert '"321";"cus_7";"payment declined";"31,00"' in out
+    assert preamble.strip("\ufeff\r\n") in out  # a title or hint line is text around the table
+
+
+def test_a_table_ending_in_a_one_line_block_does_not_raise() -> None:
+    rows = [f"svc-{i:03d}    running   {i % 7}d" for i in range(300)]
+    text = "\n".join(["NAME       STATUS    AGE", *rows, "", "300 units"])
+    assert "300 units" in table.compress(text, _ctx(100)).text
