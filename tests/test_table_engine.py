@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from headroom_middleware import _markers, estimate_tokens, make_key
 from headroom_middleware.engines import Context, detect
-from headroom_middleware.engines.text import table
+from headroom_middleware.engines.text import _table_parse, _table_rows, table
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = ROOT / "fixtures" / "generated"
@@ -337,8 +337,8 @@ def test_header_after_a_title_line_and_names_set_off_by_one_space() -> None:
     rows = [(0, 0, f"10.0.5.{i % 200}:5432", "ESTABLISHED") for i in range(300)]
     text = _netstat(rows)
     assert table.looks_like(text[:4096])
-    kinds, (tab,) = table._parse(text.split("\n")[:-1])
-    assert kinds[0] == table.OTHER and kinds[1] == table.HEADER
+    kinds, (tab,) = _table_parse.parse(text.split("\n")[:-1])
+    assert kinds[0] == _table_parse.OTHER and kinds[1] == _table_parse.HEADER
     # Recv-Q and Send-Q line up with the rows, so they are columns; "Address" does not, so it is part
     # of a two-word name.
     assert tab.names == [
@@ -357,7 +357,7 @@ def test_multi_word_names_that_do_not_line_up_stay_one_column() -> None:
     header = "CONTAINER ID   IMAGE     NOMINATED NODE   STATUS"
     rows = [f"{i:012x}   redis:7   <none>           Up {i % 9 + 1} days" for i in range(40)]
     rows[5] = f"{5:012x}   redis:7   ip-10-0-33-87    Up 2 days"
-    assert [header[s:e] for s, e in table._header_columns(header, rows)] == [
+    assert [header[s:e] for s, e in _table_parse._header_columns(header, rows)] == [
         "CONTAINER ID",
         "IMAGE",
         "NOMINATED NODE",
@@ -374,8 +374,8 @@ def test_mostly_zero_column_keeps_only_the_value_far_above_its_non_zero_values()
     rows[301] = (4194304, 0, "10.0.7.201:9092", "ESTABLISHED")
     text = _netstat(rows)
     lines = text.split("\n")[:-1]
-    _, (tab,) = table._parse(lines)
-    assert [lines[i] for i in table._outlier_rows(tab)] == [lines[2 + 301]]
+    _, (tab,) = _table_parse.parse(lines)
+    assert [lines[i] for i in _table_rows.outlier_rows(tab)] == [lines[2 + 301]]
 
 
 def test_zeros_do_not_widen_the_spread_enough_to_hide_an_outlier() -> None:
@@ -386,8 +386,8 @@ def test_zeros_do_not_widen_the_spread_enough_to_hide_an_outlier() -> None:
     rows[444] = "444;c3;48.750,00"
     text = "\n".join([header, *rows]) + "\n"
     lines = text.split("\n")[:-1]
-    _, (tab,) = table._parse(lines)
-    assert [lines[i] for i in table._outlier_rows(tab)] == ["444;c3;48.750,00"]
+    _, (tab,) = _table_parse.parse(lines)
+    assert [lines[i] for i in _table_rows.outlier_rows(tab)] == ["444;c3;48.750,00"]
 
 
 @pytest.mark.parametrize(
@@ -395,11 +395,11 @@ def test_zeros_do_not_widen_the_spread_enough_to_hide_an_outlier() -> None:
     [("1.234,56", 1234.56), ("19,99", 19.99), ("12,345.67", 12345.67), ("1,234", 1234.0), ("-0,5", -0.5)],
 )
 def test_numbers_with_separators(cell: str, value: float) -> None:
-    assert table._number(cell) == pytest.approx(value)
+    assert _table_rows._number(cell) == pytest.approx(value)
 
 
 def test_numbers_with_separators_reject_other_text() -> None:
-    assert [table._number(c) for c in ("1,2,3", "12.34.56,7", "a,1", "10.0.3.17:443")] == [None] * 4
+    assert [_table_rows._number(c) for c in ("1,2,3", "12.34.56,7", "a,1", "10.0.3.17:443")] == [None] * 4
 
 
 def test_csv_record_with_line_breaks_in_quotes_is_one_row_kept_whole() -> None:
@@ -505,8 +505,8 @@ def test_a_second_mode_is_not_a_crowd_of_outliers_but_a_value_far_above_it_is() 
         rows[i] = f"obj-{i},{1000 + i},stored"  # 60 big objects: a mode of their own
     rows[123] = "obj-123,90000000,stored"
     lines = ["name,bytes,status", *rows]
-    _, (tab,) = table._parse(lines)
-    assert [lines[i] for i in table._outlier_rows(tab)] == ["obj-123,90000000,stored"]
+    _, (tab,) = _table_parse.parse(lines)
+    assert [lines[i] for i in _table_rows.outlier_rows(tab)] == ["obj-123,90000000,stored"]
 
 
 def test_listening_sockets_are_not_trouble_however_few() -> None:
@@ -515,8 +515,8 @@ def test_listening_sockets_are_not_trouble_however_few() -> None:
         rows[i] = (0, 0, "0.0.0.0:*", "LISTEN")
     rows[77] = (0, 1, "10.0.9.66:6380", "SYN_SENT")
     lines = _netstat(rows).split("\n")[:-1]
-    _, (tab,) = table._parse(lines)
-    bad, _ = table._unhealthy_rows(tab, lines)
+    _, (tab,) = _table_parse.parse(lines)
+    bad, _ = _table_rows.unhealthy_rows(tab, lines)
     assert [lines[i] for i in bad] == [lines[2 + 77]]
 
 
@@ -543,11 +543,11 @@ def test_drawn_query_results_borders_and_footer_are_text_not_rows(style: str) ->
     text, border = _drawn(style)
     assert detect(text) == "table"
     lines = text.split("\n")[:-1]
-    kinds, (tab,) = table._parse(lines)
+    kinds, (tab,) = _table_parse.parse(lines)
     assert len(tab.rows) == 600
-    assert [kinds[i] for i, line in enumerate(lines) if line == border or "rows" in line] == [table.OTHER] * (
-        {"mysql": 4, "psql": 2, "markdown": 1}[style]
-    )
+    assert [kinds[i] for i, line in enumerate(lines) if line == border or "rows" in line] == [
+        _table_parse.OTHER
+    ] * ({"mysql": 4, "psql": 2, "markdown": 1}[style])
     out = table.compress(text, _ctx(300)).text
     assert "fraud@example.com" in out and (style == "markdown" or lines[-1] in out)
     assert "1 unhealthy, 1 outlier" in out  # the suspended row, and nothing else counted as trouble
@@ -570,7 +570,7 @@ def test_csv_with_a_byte_order_mark_an_excel_hint_or_a_title(preamble: str) -> N
     rows[321] = '"321";"cus_7";"payment declined";"31,00"'
     text = preamble + "\r\n".join(['"order";"customer";"status";"amount"', *rows]) + "\r\n"
     assert detect(text) == "table"
-    _, (tab,) = table._parse(text.split("\n")[:-1])
+    _, (tab,) = _table_parse.parse(text.split("\n")[:-1])
     assert tab.names == ["order", "customer", "status", "amount"]
     out = table.compress(text, _ctx(200)).text
     assert '"321";"cus_7";"payment declined";"31,00"' in out
