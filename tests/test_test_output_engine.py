@@ -322,3 +322,298 @@ def test_go_json_passing_test_named_in_the_query_is_shown() -> None:
     assert "good_test.go:15: this is a log" not in plain.text
     assert "--- PASS: TestPassedWithLog" in asked.text
     assert "good_test.go:15: this is a log" in asked.text
+
+
+# --- shapes of tests_wild: runners whose noise is per-test lines, app logs, linters ---------------------
+
+
+WILD = sorted((FIXTURES / "generated").glob("tests_wild_*.txt"))
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        "test_a (shop.tests.OrderTests) ... ok\ntest_b (shop.tests.OrderTests) ... FAIL\n",
+        "Found 12 test(s).\nCreating test database for alias 'default'...\n",
+        "..F..E....\n=====\nFAIL: test_a (shop.tests.Order)\n---\n=====\nERROR: test_b (shop.tests.Cart)\n",
+        "  Cart API\n    ✔ adds an item\n    ✔ removes an item (45ms)\n",
+        "[INFO] Scanning for projects...\n[INFO] Reactor Build Order:\n",
+        "/w/src/a.ts\n  12:5   warning  Unexpected any  @typescript-eslint/no-explicit-any\n"
+        "  14:1   error    'x' is assigned a value but never used  no-unused-vars\n",
+        "> tsc --noEmit\nsrc/x.ts(12,5): error TS2345: Argument of type 'string' is not assignable.\n",
+    ],
+    ids=["unittest", "django", "unittest-dots", "mocha", "maven", "eslint", "tsc"],
+)
+def test_looks_like_more_runners_and_linters(head: str) -> None:
+    assert tests.looks_like(head)
+
+
+@pytest.mark.parametrize("path", WILD, ids=lambda p: p.name)
+def test_wild_runs_are_routed_here_and_keep_their_needles(path: Path) -> None:
+    text = path.read_text("utf-8")
+    r = hm.crush(text, store=hm.MemoryStore())
+    assert r.strategy == ("gotest:report" if "go_test" in path.name else "test:failures")
+    missing = [n for n in _needles(path.name) if n not in r.text]
+    assert not missing
+
+
+def test_clean_per_suite_results_do_not_crowd_out_the_failure() -> None:
+    # Surefire prints one result line per class: each names another class, so each is its own template.
+    lines = []
+    for i in range(400):
+        lines += [
+            f"[INFO] Running com.acme.m{i % 7}.Suite{i}Test",
+            f"[INFO] Tests run: {i % 30 + 1}, Failures: 0, Errors: 0, Skipped: 0, Time elapsed: 0.{i} s "
+            f"-- in com.acme.m{i % 7}.Suite{i}Test",
+        ]
+    lines[500:500] = [
+        "[ERROR] Tests run: 9, Failures: 1, Errors: 0, Skipped: 0 <<< FAILURE! -- in com.acme.BillTest",
+        "[ERROR] com.acme.BillTest.rounds -- Time elapsed: 0.02 s <<< FAILURE!",
+        "org.opentest4j.AssertionFailedError: expected: <1> but was: <2>",
+        "\tat com.acme.BillTest.rounds(BillTest.java:42)",
+    ]
+    lines += [
+        "[INFO] Results:",
+        "[ERROR] Failures: ",
+        "[ERROR]   BillTest.rounds:42 expected: <1> but was: <2>",
+        "[ERROR] Tests run: 4000, Failures: 1, Errors: 0, Skipped: 0",
+        "[INFO] BUILD FAILURE",
+    ]
+    r = tests.compress("\n".join(lines), _ctx(1200))
+    assert "[ERROR]   BillTest.rounds:42 expected: <1> but was: <2>" in r.text  # the Results section's entry
+    assert "BillTest.java:42" in r.text
+    assert "[ERROR] Tests run: 4000, Failures: 1" in r.text
+    assert r.text.count("Failures: 0, Errors: 0") <= 4
+
+
+def test_zero_failure_counts_are_not_error_lines() -> None:
+    assert tests._all_clear("[INFO] Tests run: 8, Failures: 0, Errors: 0, Skipped: 0")
+    assert tests._all_clear("test result: ok. 12 passed; 0 failed; 0 ignored")
+    assert not tests._all_clear("[ERROR] Tests run: 8, Failures: 1, Errors: 0, Skipped: 0")
+    assert not tests._all_clear("Failures: 0 but the connection was refused")
+    assert not tests._all_clear("error: could not compile")
+
+
+def test_passing_test_lines_are_not_shown_as_rare() -> None:
+    names = [
+        f"{v} the {w} {s}"
+        for v in ("adds", "drops", "reads", "sorts", "keeps")
+        for w in ("cart", "order", "user", "price", "token", "coupon")
+        for s in ("twice", "when empty", "in bulk")
+    ]
+    lines = ["> mocha", "  suite"]
+    for k in range(1500):
+        lines.append(f"    ✔ {names[k % len(names)]} case {chr(97 + k % 26)}{chr(97 + k // 26 % 26)}")
+        if k == 700:
+            lines.append("    1) refunds partially")
+    lines += [
+        "",
+        "  1500 passing (9s)",
+        "  1 failing",
+        "",
+        "  1) suite",
+        "       refunds partially:",
+        "     AssertionError: expected 200 to equal 400",
+        "      at Context.<anonymous> (test/a.spec.js:8:3)",
+    ]
+    r = tests.compress("\n".join(lines), _ctx(1500))
+    assert "AssertionError: expected 200 to equal 400" in r.text
+    assert "test/a.spec.js:8:3" in r.text
+    assert r.text.count("✔") <= 3
+    assert "(×1,500 similar)" in r.text  # one kind of line, whatever each test's name
+
+
+def test_go_test_verbose_text_shows_failures_not_test_logs_or_parked_goroutines() -> None:
+    lines = []
+    for k in range(600):
+        lines += [
+            f"=== RUN   TestCase{k}",
+            f"    case_test.go:{k + 10}: seeded {k} rows",
+            f"--- PASS: TestCase{k} (0.01s)",
+        ]
+        if k == 300:
+            lines += [
+                "=== RUN   TestReserve",
+                "    reserve_test.go:142: reserved 97 units, want 100",
+                "--- FAIL: TestReserve (0.35s)",
+            ]
+    lines += [
+        "FAIL",
+        "FAIL\texample.com/stock\t1.2s",
+        "=== RUN   TestNil",
+        "--- FAIL: TestNil (0.00s)",
+        "panic: runtime error: invalid memory address or nil pointer dereference",
+        "",
+        "goroutine 7 [running]:",
+        "example.com/hook.(*D).retry(0x0)",
+        "\t/src/hook/dispatch.go:211 +0x4e",
+    ]
+    for g in range(8, 60):
+        lines += [
+            "",
+            f"goroutine {g} [select]:",
+            f"example.com/q.(*C).poll{g}(0xc0)",
+            f"\t/src/q/consumer.go:{g} +0x1",
+        ]
+    lines += ["FAIL\texample.com/hook\t0.2s", "FAIL"]
+    r = tests.compress("\n".join(lines), _ctx(1500))
+    assert "reserve_test.go:142: reserved 97 units, want 100" in r.text
+    assert "--- FAIL: TestReserve" in r.text
+    assert "/src/hook/dispatch.go:211" in r.text
+    assert "identical traces" not in r.text  # neither t.Log lines nor parked goroutines are traces
+    assert r.text.count("goroutine ") <= 3
+
+
+def test_eslint_error_keeps_its_file_header() -> None:
+    lines = []
+    for f in range(300):
+        lines += ["", f"/w/src/mod{f}/View{f}.tsx"]
+        lines += [
+            f"  {k + 3}:{k + 1}  warning  Unexpected any. Specify a different type  no-explicit-any"
+            for k in range(4)
+        ]
+        if f == 200:
+            lines.append(
+                "  88:11  error    'refreshToken' is assigned a value but never used  no-unused-vars"
+            )
+    lines += ["", "✖ 1201 problems (1 error, 1200 warnings)"]
+    r = tests.compress("\n".join(lines), _ctx(800))
+    text = r.text
+    assert "'refreshToken' is assigned a value but never used" in text
+    assert "/w/src/mod200/View200.tsx" in text
+    assert text.index("/w/src/mod200/View200.tsx") < text.index("'refreshToken'")
+    assert "✖ 1201 problems (1 error, 1200 warnings)" in text
+
+
+def _go_text(n_tests: int = 600) -> str:
+    lines = ["go: downloading github.com/stretchr/testify v1.9.0"]
+    for k in range(n_tests):
+        lines += [
+            f"=== RUN   TestCase{k}",
+            f"    case_test.go:{k + 10}: seeded {k} rows",
+            f"--- PASS: TestCase{k} (0.01s)",
+        ]
+        if k == 300:
+            lines += [
+                "=== RUN   TestReserve",
+                "    reserve_test.go:142: reserved 97 units, want 100",
+                "--- FAIL: TestReserve (0.35s)",
+            ]
+    lines += ["FAIL", "FAIL\texample.com/stock\t1.204s", "?   \texample.com/cmd\t[no test files]"]
+    lines += ["=== RUN   TestNil", "--- FAIL: TestNil (0.00s)"]
+    lines += ["panic: runtime error: invalid memory address or nil pointer dereference [recovered]", ""]
+    lines += [
+        "goroutine 7 [running]:",
+        "testing.tRunner.func1.2({0x1, 0x2})",
+        "\t/usr/local/go/src/testing/testing.go:1545 +0x238",
+    ]
+    lines += ["example.com/hook.(*D).retry(0x0)", "\t/src/hook/dispatch.go:211 +0x4e"]
+    for g in range(8, 60):
+        state = "select" if g % 2 else "chan receive"
+        lines += [
+            "",
+            f"goroutine {g} [{state}]:",
+            f"example.com/q.(*C).poll{g}(0xc0)",
+            f"\t/src/q/consumer.go:{g} +0x1",
+        ]
+    lines += ["exit status 2", "FAIL\texample.com/hook\t0.2s", "ok  \texample.com/clock\t(cached)", "FAIL"]
+    return "\n".join(lines) + "\n"
+
+
+def test_go_test_text_is_read_as_a_report() -> None:
+    text = _go_text()
+    assert detect(text) == "gotest"
+    r = gotest.compress(text, _ctx(1500))
+    assert r.strategy == "gotest:report"
+    assert r.text.startswith("go test: 2 of 4 packages failed; tests: 2 failed, 600 passed, 0 skipped")
+    assert "--- FAIL: TestReserve (0.35s)\n    reserve_test.go:142: reserved 97 units, want 100" in r.text
+    assert "/src/hook/dispatch.go:211 +0x4e" in r.text
+    assert "[52 other goroutines not shown: 26 chan receive, 26 select]" in r.text
+    assert "consumer.go" not in r.text
+    assert "seeded" not in r.text  # passing tests' t.Log lines
+    assert "ok   example.com/clock: no tests" in r.text
+    assert "lines omitted" in r.text
+    ((_, payload),) = r.originals
+    assert payload.decode("utf-8") == text
+
+
+def test_go_test_text_detection_needs_go_lines_first() -> None:
+    assert gotest.looks_like("=== RUN   TestA\n--- PASS: TestA (0.00s)\nok  \texample.com/a\t0.01s\n")
+    not_verbose = (
+        "go: downloading x v1\nok  \texample.com/a\t0.01s\nok  \texample.com/b\t(cached)\nFAIL\tc\t1s\n"
+    )
+    assert gotest.looks_like(not_verbose)
+    # A CI console that runs go test among other steps stays with the test engine.
+    assert not gotest.looks_like(
+        "Started by user alice\n=== RUN   TestA\n--- PASS: TestA (0.00s)\nok  \ta\t1s\n"
+    )
+
+
+def test_go_test_text_mostly_other_lines_falls_back_to_the_test_engine() -> None:
+    head = "=== RUN   TestA\n--- PASS: TestA (0.00s)\nok  \texample.com/a\t0.01s\n"
+    text = head + "".join(f"step {i}: compiling module {i} of 900 with flags -O2\n" for i in range(900))
+    r = gotest.compress(text, _ctx(800))
+    assert r.strategy == "test:failures"
+
+
+def test_go_test_text_without_v_and_with_a_build_failure() -> None:
+    lines = [
+        "# example.com/billing [example.com/billing.test]",
+        "./invoice_test.go:12:2: undefined: roundHalfEven",
+        "FAIL\texample.com/billing [build failed]",
+        "--- FAIL: TestA (0.00s)",
+        "    a_test.go:9: want 1, got 2",
+        "FAIL",
+        "FAIL\texample.com/a\t0.1s",
+        *(f"ok  \texample.com/pkg{i}\t0.{i:03d}s" for i in range(300)),
+        "FAIL",
+    ]
+    text = "\n".join(lines) + "\n"
+    assert detect(text) == "gotest"
+    r = gotest.compress(text, _ctx(400))
+    assert r.text.startswith(
+        "go test: 2 of 302 packages failed; tests: 1 failed (passing tests are not listed"
+    )
+    assert "FAIL example.com/billing [build failed]\n    # example.com/billing" in r.text
+    assert "./invoice_test.go:12:2: undefined: roundHalfEven" in r.text
+    assert "--- FAIL: TestA (0.00s)\n    a_test.go:9: want 1, got 2" in r.text
+    assert "no tests" not in r.text  # without -v, passing tests are not printed: nothing says there are none
+
+
+def test_vitest_keeps_the_location_after_its_pointer_and_the_totals() -> None:
+    lines = ["", " RUN  v1.6.0 /w/web", ""]
+    lines += [f" ✓ src/mod{i}/thing{i}.test.ts  ({i % 30 + 1} tests) {i % 400 + 3}ms" for i in range(600)]
+    lines += [
+        "",
+        " FAIL  src/cart/total.test.ts > cart total > applies promo before tax",
+        "AssertionError: expected 10890 to be 10791 // Object.is equality",
+        "",
+        "- Expected",
+        "+ Received",
+        "",
+        " ❯ src/cart/total.test.ts:42:25",
+        "     42|     expect(total.cents).toBe(10791)",
+        "       |                         ^",
+        "",
+        *(f"noise line {i}" for i in range(40)),
+        " Test Files  1 failed | 600 passed (601)",
+        "      Tests  1 failed | 8000 passed (8001)",
+        *(f"   trailing note {i}" for i in range(5)),
+    ]
+    r = tests.compress("\n".join(lines), _ctx(600))
+    assert "src/cart/total.test.ts:42:25" in r.text
+    assert "Test Files  1 failed | 600 passed (601)" in r.text
+    assert "Tests  1 failed | 8000 passed (8001)" in r.text
+
+
+def test_kinds_of_chatter_fill_only_a_share_of_the_budget() -> None:
+    words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"]
+    chatter = [f"build step {a} then {b} then {c} done" for a in words for b in words for c in words[:4]]
+    lines = ["running 2 tests", *chatter, *chatter, *chatter]  # each 3 times: not rare, each its own kind
+    lines[300:300] = ["---- tests::refund stdout ----", "thread 'tests::refund' panicked at src/lib.rs:41:9:",
+                      "assertion failed: left == right"]  # fmt: skip
+    lines += ["test result: FAILED. 1 passed; 1 failed; 0 ignored"]
+    r = tests.compress("\n".join(lines), _ctx(4000))
+    assert "panicked at src/lib.rs:41:9" in r.text
+    assert "test result: FAILED. 1 passed; 1 failed" in r.text
+    assert estimate_tokens(r.text) <= 4000 * 0.7

@@ -1,12 +1,18 @@
-"""The ``go test -json`` engine: the event stream read back as the short report an agent needs.
+"""The ``go test`` engine: ``-json`` events or plain text, read back as the short report an agent needs.
 
-``go test -json`` writes one JSON event per line (run, output, pass, fail, skip… per package and test).
-Over the budget the events are parsed and rendered as readable text, not JSON: a totals line; for each
+``go test -json`` writes one JSON event per line (run, output, pass, fail, skip… per package and test);
+plain ``go test [-v] ./...`` prints the same story as text (``=== RUN``, indented ``t.Log`` lines,
+``--- FAIL: TestX (0.35s)``, ``ok  \tpkg\t0.01s``), which is parsed into the same packages and tests (a
+line belongs to the test last named by a ``=== RUN/CONT/NAME`` or ``--- …:`` line; the package is named
+by its closing ``ok``/``FAIL`` line). Text with too many lines outside that structure goes to the test
+engine instead. Over the budget the run is rendered as readable text: a totals line; for each
 failed package its header, its own output (a main that exited early, a panic, build errors) and each
 failed or unfinished test (subtests included) with its output lines, the assertion messages such as
 ``foo_test.go:43: expected 1, got 2``; then one line per passing package with its counts; then skipped
-tests. Lines are kept most important first within the budget; gap markers show where rendered lines were
-left out, and the closing marker names the key under which the original event stream is stored.
+tests. A panic's goroutine dump keeps the goroutine that panicked (its first frames outside the Go
+runtime and testing package first); the other goroutines, parked and unrelated, become one line with
+their count by state. Lines are kept most important first within the budget; gap markers show where
+rendered lines were left out, and the closing marker names the key under which the original is stored.
 """
 
 from __future__ import annotations
@@ -29,18 +35,56 @@ _NOISE_RE = re.compile(
 )
 _MESSAGE_RE = re.compile(r"\s+\S+\.go:\d+:|.*\b(?:panic|Error|error|fail|FAIL|expected|got|want)\b")
 
+_RUN_RE = re.compile(r"=== (?:RUN|PAUSE|CONT|NAME)[ \t]+(\S+)")
+_END_RE = re.compile(r"[ \t]*--- (PASS|FAIL|SKIP): (\S+)(?: \((\d+(?:\.\d+)?)s\))?")
+_PKG_LINE_RE = re.compile(
+    r"(ok|FAIL|\?)[ \t]+([\w.~/-]+)[ \t]+(?:(\d+(?:\.\d+)?)s\b|\(cached\)|\[[^\]\n]*\])[^\n]*$"
+)
+"""A package's result line: ``ok  \tpkg\t0.01s``, ``FAIL\tpkg\t1.2s``, ``?   \tpkg\t[no test files]``."""
+_GOROUTINE_RE = re.compile(r"goroutine \d+ \[([^\],\]]+)[^\]]*\]:\s*$")
+_RUNTIME_FRAME_RE = re.compile(
+    r"/src/(?:runtime|testing|reflect|sync)/|^(?:runtime|testing|reflect|sync)\.|^panic\("
+)
+"""Frames (function or file lines) of the Go runtime and testing package: not where a test went wrong."""
+
 MESSAGES_FIRST = 8
 """Output lines of a failed test shown before any lower tier (the rest follow if the budget allows)."""
+USER_FRAMES = 2
+"""Frames of the panicking goroutine outside the Go runtime shown first (the innermost is where it broke)."""
+STRAY_SHARE = 0.3
+"""Plain text with more lines than this share outside tests and packages is not read as ``go test``."""
 
 
 def looks_like(head: str) -> bool:
-    """True when ``head`` starts with a ``go test -json`` event."""
+    """True when ``head`` starts with a ``go test -json`` event, or with ``go test`` text."""
     first = head.lstrip()[:400]
-    return (
-        first.startswith("{")
-        and _EVENT_RE.search(first) is not None
-        and _PACKAGE_RE.search(first) is not None
-    )
+    if first.startswith("{"):
+        return _EVENT_RE.search(first) is not None and _PACKAGE_RE.search(first) is not None
+    return _looks_like_text(head)
+
+
+def _looks_like_text(head: str) -> bool:
+    """The first line (after ``go: downloading`` chatter and ``# pkg`` build-error headers) is a ``go
+    test`` line, and more follow."""
+    marks = 0
+    seen_first = False
+    for line in head.split("\n")[:-1]:  # the last line of a peek may be cut
+        if not line.strip() or line.startswith(("go: ", "# ")):
+            continue
+        if not seen_first and line.startswith(("./", "../")):
+            continue  # a build error under its "# pkg" header
+        is_mark = _is_mark(line)
+        if not seen_first and not is_mark:
+            return False
+        seen_first = True
+        marks += is_mark
+        if marks >= 3:
+            return True
+    return False
+
+
+def _is_mark(line: str) -> bool:
+    return bool(_RUN_RE.match(line) or _END_RE.match(line) or _PKG_LINE_RE.match(line))
 
 
 @dataclass
@@ -61,19 +105,25 @@ class _Package:
     output: list[tuple[int, str]] = field(default_factory=list)
     tests: dict[str, _Test] = field(default_factory=dict)
     end_event: int = -1
+    note: str = ""
+    """What a text result line adds: ``[build failed]``, ``[setup failed]``."""
 
 
 def compress(text: str, ctx: Context) -> Compressed:
     """Within budget (or when nothing may be dropped), pass through; over it, render a readable report."""
     if within_budget(text, ctx):
         return Compressed(text, "passthrough")
-    parsed = _parse(text)
+    json_events = text.lstrip()[:1] == "{"
+    parsed = _parse(text) if json_events else _parse_text(text)
     if parsed is None:
         return tests.compress(text, ctx)
     packages, n_events = parsed
+    unit = "go test events" if json_events else "lines"
     key, payload = stored_original(text)
     report = _Report()
-    _render(packages, report, query_terms(ctx.query))
+    # Plain "go test" without -v prints failed tests only: then no count of passed tests can be given.
+    listed = json_events or any(t.status == "pass" for p in packages for t in p.tests.values())
+    _render(packages, report, query_terms(ctx.query), listed=listed)
     sel = Selection(report.lines, ctx, unit="lines")
     for tier in range(report.tiers):
         for i in report.by_tier(tier):
@@ -94,7 +144,7 @@ def compress(text: str, ctx: Context) -> Compressed:
             shown.update(e for e in report.events[i] if e >= 0)
         n_failed = sum(1 for i in idx if report.lines[i].lstrip().startswith(("--- FAIL", "FAIL ")))
         kept = f"a readable report: totals, {plural(n_failed, 'failure')} with their output"
-        out.append(_markers.omitted(n_events - len(shown), n_events, "go test events", key, kept))
+        out.append(_markers.omitted(n_events - len(shown), n_events, unit, key, kept))
         return "\n".join(out)
 
     return Compressed(sel.render(render), "gotest:report", ((key, payload),))
@@ -124,6 +174,53 @@ def _parse(text: str) -> tuple[list[_Package], int] | None:
     if parsed == 0 or parsed < n_events // 2:
         return None
     return list(packages.values()), n_events
+
+
+def _parse_text(text: str) -> tuple[list[_Package], int] | None:
+    """Packages with their tests from plain ``go test`` output; None when it is not mostly that."""
+    packages: list[_Package] = []
+    pending = _Package("")  # named by its closing "ok"/"FAIL" line
+    current: _Test | None = None
+    n_lines = stray = 0
+    for k, line in enumerate(text.split("\n")):
+        if not line.strip():
+            continue
+        n_lines += 1
+        run = _RUN_RE.match(line)
+        if run:
+            current = pending.tests.setdefault(run[1], _Test(run[1]))
+            continue
+        end = _END_RE.match(line)
+        if end:
+            current = pending.tests.setdefault(end[2], _Test(end[2]))
+            current.status = end[1].lower()
+            current.elapsed = float(end[3]) if end[3] else None
+            current.end_event = k
+            continue
+        pkg = _PKG_LINE_RE.match(line)
+        if pkg:
+            pending.name = pkg[2]
+            pending.status = {"ok": "pass", "FAIL": "fail"}.get(pkg[1], "skip")
+            pending.elapsed = float(pkg[3]) if pkg[3] else None
+            note = line[pkg.end(2) :].strip()
+            pending.note = note if note.startswith("[") and pkg[1] == "FAIL" else ""
+            pending.end_event = k
+            packages.append(pending)
+            pending, current = _Package(""), None
+            continue
+        if line.strip() in ("PASS", "FAIL") or line.startswith("go: "):
+            current = None
+            continue
+        if current is not None:
+            current.output.append((k, line))
+        else:
+            pending.output.append((k, line))
+            stray += line[:1] not in (" ", "\t")
+    if pending.tests or pending.output:
+        packages.append(pending)
+    if not any(p.name for p in packages) or stray > n_lines * STRAY_SHARE:
+        return None
+    return packages, n_lines
 
 
 def _apply(packages: dict[str, _Package], event: dict[str, object], k: int) -> None:
@@ -169,7 +266,8 @@ def _elapsed(x: _Package | _Test) -> str:
     return f" ({x.elapsed:.2f}s)" if x.elapsed is not None else ""
 
 
-def _render(packages: list[_Package], report: _Report, terms: list[str]) -> None:
+def _render(packages: list[_Package], report: _Report, terms: list[str], *, listed: bool = True) -> None:
+    """``listed``: every test is in the input (``-json``); plain ``go test`` without ``-v`` names none."""
     counts = {"pass": 0, "fail": 0, "skip": 0, "": 0}
     for pkg in packages:
         for t in pkg.tests.values():
@@ -178,21 +276,26 @@ def _render(packages: list[_Package], report: _Report, terms: list[str]) -> None
         p for p in packages if p.status == "fail" or any(t.status == "fail" for t in p.tests.values())
     ]
     named = [p for p in packages if p.name]
+    tally = (
+        f"{counts['fail']} failed, {counts['pass']} passed, {counts['skip']} skipped"
+        if listed
+        else f"{counts['fail']} failed (passing tests are not listed without -v)"
+    )
     report.add(
-        f"go test: {len(failed_pkgs)} of {len(named)} packages failed; tests: {counts['fail']} failed, "
-        f"{counts['pass']} passed, {counts['skip']} skipped"
+        f"go test: {len(failed_pkgs)} of {len(named)} packages failed; tests: {tally}"
         + (f", {counts['']} without a result" if counts[""] else ""),
         0,
     )
     for pkg in failed_pkgs:
-        _render_failed(pkg, report)
+        _render_failed(pkg, report, listed=listed)
     for pkg in packages:
         if pkg in failed_pkgs or not pkg.name:
             continue
         c = _test_counts(pkg)
         detail = ", ".join(f"{n} {w}" for n, w in ((c["pass"], "passed"), (c["skip"], "skipped")) if n)
         label = "ok  " if pkg.status != "skip" else "skip"
-        report.add(f"{label} {pkg.name}{_elapsed(pkg)}" + (f": {detail}" if detail else ": no tests"), 2,
+        none = ": no tests" if listed or pkg.status == "skip" else ""
+        report.add(f"{label} {pkg.name}{_elapsed(pkg)}" + (f": {detail}" if detail else none), 2,
                    (pkg.end_event,))  # fmt: skip
     for pkg in packages:
         for t in pkg.tests.values():
@@ -206,7 +309,7 @@ def _render(packages: list[_Package], report: _Report, terms: list[str]) -> None
         for t in pkg.tests.values():
             if t.status == "skip":
                 reason = [text.strip() for _, text in t.output if not _NOISE_RE.match(text) and text.strip()]
-                suffix = f": {reason[0]}" if reason else ""
+                suffix = f": {reason[-1]}" if reason else ""  # t.Skip's message comes after any t.Log
                 report.add(f"--- SKIP: {t.name} ({pkg.name}){suffix}", 4, (t.end_event,))
 
 
@@ -217,11 +320,16 @@ def _test_counts(pkg: _Package) -> dict[str, int]:
     return c
 
 
-def _render_failed(pkg: _Package, report: _Report) -> None:
+def _render_failed(pkg: _Package, report: _Report, *, listed: bool = True) -> None:
     c = _test_counts(pkg)
     status = "FAIL" if pkg.status != "pass" else "FAIL (tests failed)"
-    report.add(f"{status} {pkg.name or '(output outside any package)'}{_elapsed(pkg)}: {c['fail']} failed, "
-               f"{c['pass']} passed, {c['skip']} skipped", 0, (pkg.end_event,))  # fmt: skip
+    if listed:
+        tally = f": {c['fail']} failed, {c['pass']} passed, {c['skip']} skipped"
+    else:
+        tally = f": {c['fail']} failed" if c["fail"] else ""
+    name = pkg.name or "(output outside any package)"
+    note = f" {pkg.note}" if pkg.note else ""
+    report.add(f"{status} {name}{note}{_elapsed(pkg)}{tally}", 0, (pkg.end_event,))
     for k, text in pkg.output:
         if text.strip() and not _NOISE_RE.match(text):
             report.add(f"    {text.strip()}", 1, (k,))
@@ -231,10 +339,39 @@ def _render_failed(pkg: _Package, report: _Report) -> None:
         depth = t.name.count("/")
         label = "--- FAIL" if t.status == "fail" else "--- NO RESULT (still running when the package ended)"
         report.add(f"{'    ' * depth}{label}: {t.name}{_elapsed(t)}", 0, (t.end_event,))
-        shown = 0
-        for k, text in t.output:
-            if not text.strip() or _NOISE_RE.match(text):
+        output = [(k, text) for k, text in t.output if text.strip() and not _NOISE_RE.match(text)]
+        for shown, (k, text, first) in enumerate(_compact_goroutines(output)):
+            tier = 1 if first or shown < MESSAGES_FIRST or _MESSAGE_RE.match(text) else 3
+            report.add(f"{'    ' * (depth + 1)}{text.strip()}", tier, (k,) if k >= 0 else ())
+
+
+def _compact_goroutines(output: list[tuple[int, str]]) -> list[tuple[int, str, bool]]:
+    """A test's output with a panic's goroutine dump cut to the goroutine that panicked.
+
+    Each item is (line index or -1, text, shown first). The first goroutine (``[running]``: the one
+    that panicked) stays whole, its first ``USER_FRAMES`` frames outside the runtime shown first; the
+    other goroutines become one line with their count by state.
+    """
+    out: list[tuple[int, str, bool]] = []
+    states: dict[str, int] = {}
+    in_first = False
+    user = 0
+    for k, text in output:
+        g = _GOROUTINE_RE.match(text.strip())
+        if g:
+            in_first = not out or not any(_GOROUTINE_RE.match(t.strip()) for _, t, _ in out)
+            if not in_first:
+                states[g[1]] = states.get(g[1], 0) + 1
                 continue
-            tier = 1 if shown < MESSAGES_FIRST or _MESSAGE_RE.match(text) else 3
-            report.add(f"{'    ' * (depth + 1)}{text.strip()}", tier, (k,))
-            shown += 1
+        elif states and not in_first:
+            continue  # a frame of another goroutine: summarised below
+        first = False
+        if in_first and not g and not _RUNTIME_FRAME_RE.search(text.strip()) and user < USER_FRAMES * 2:
+            first = True
+            user += 1
+        out.append((k, text, first))
+    if states:
+        n = sum(states.values())
+        by_state = ", ".join(f"{c} {s}" for s, c in sorted(states.items(), key=lambda p: (-p[1], p[0])))
+        out.append((-1, f"[{plural(n, 'other goroutine')} not shown: {by_state}]", True))
+    return out

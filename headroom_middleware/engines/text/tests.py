@@ -1,26 +1,34 @@
 """The test and build output engine: failures, summaries and what stands out from compiler noise.
 
-Recognised by the marks of test runners and builds (pytest, unittest, jest, mocha, cargo, go test,
-gtest, TAP, Maven/Gradle, make and compiler diagnostics, Jenkins and other CI consoles). Over the budget
-it shows, most important first: the first and last lines and every summary line (``=== 3 failed, 1204
-passed ===``, ``Tests: …``, ``test result: …``, ``Finished: FAILURE``); each failure with its assertion
-message and innermost frame (identical failures and stack traces once, with a count); error lines;
-lines matching the query; rows that break a block of rows shaped alike (a benchmark row marked ``**``)
-and the header above such a block; each kind of warning once with its count; rare lines; then each
-remaining template once. Compiler context (source snippets, carets, ``In file included from``) is noise
-unless it belongs to an error. When there are more candidates than budget, they are taken spread over
-the whole output (first, last, middle…), not only from its start. A CI console whose lines all start with
-a timestamp is read and shown without it; ANSI colors are dropped. Gap markers show what was left out;
-the closing marker names the key of the original, which keeps everything.
+Recognised by the marks of test runners and builds (pytest, unittest/Django, jest, mocha, vitest, cargo,
+go test, gtest, TAP, Maven/Gradle, make and compiler diagnostics, eslint, tsc, Jenkins and other CI
+consoles). Over the budget it shows, most important first: the first and last lines and the summary lines
+(``=== 3 failed, 1204 passed ===``, ``Tests: …``, ``test result: …``, ``Finished: FAILURE``; of many,
+those reporting a failure and the first and last of each kind); each failure with its assertion message
+and innermost frame (identical failures once, with a count), then stack traces and error lines; lines
+matching the query; rows that break a block of rows shaped alike (a benchmark row marked ``**``) and the
+header above such a block; each kind of warning once with its count; rare lines; then each remaining
+kind of line once. Lines alike but for a test, class, module or thread name share a *shape*: the
+per-test and per-suite result lines of a long run (``test_x (pkg.Case) ... ok``, surefire's ``Tests run:
+8, Failures: 0 … -- in com.acme.FooTest``) and the log lines of the code under test count as one kind,
+not as many rare lines; a passing test's line is never shown as rare, and a clean result line
+(``Failures: 0, Errors: 0``) is no error line. Compiler context (source snippets, carets, ``In file
+included from``) is noise unless it belongs to an error; a linter's error listed under its file
+(eslint's ``  88:11  error  …``) keeps that file line. When there are more candidates than budget, they
+are taken spread over the whole output (first, last, middle…), not only from its start. A CI console
+whose lines all start with a timestamp is read and shown without it; ANSI colors are dropped. Gap markers
+show what was left out; the closing marker names the key of the original, which keeps everything.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from typing import TypeVar
 
 from .._base import Compressed, Context
+from .._signals import ERROR_WORDS_RE
 from ._fit import Selection, plural, spread, stored_original, within_budget
 from ._groups import FREQUENT, Groups, block_heads, deviant_lines, distinct_lines, edge_lines, group
 from ._templates import template_of, templates_of
@@ -39,6 +47,14 @@ _LOOKS_LIKE_RE = re.compile(
       | Running\ on\ \S+\ in\  | Finished:\ (?:SUCCESS|FAILURE|UNSTABLE|ABORTED)
       | make(?:\[\d+\])?:\ | (?:warning|error)(?:\[E\d+\])?:\ | npm\ (?:ERR!|WARN) | Ran\ \d+\ tests?\ in[ ]
       | \S+\.(?:c|cc|cpp|cxx|h|hpp|m|mm|rs|go|java|kt|swift|ts):\d+:\d+:\ (?:warning|error|note):
+      | \w+\ \([\w.]+\)\ \.\.\.\ (?:ok|FAIL|ERROR|skipped)    # unittest -v: "test_x (pkg.Case) ... ok"
+      | (?:FAIL|ERROR):\ \w+\ \([\w.]+\)\s*$                     # unittest: "FAIL: test_x (pkg.Case)"
+      | Found\ \d+\ test\(s\)\. | Creating\ test\ database\ for | System\ check\ identified  # django
+      | \s+[✔✓√]\ \S | \s+\d+\ (?:passing|failing|pending)\b              # mocha, vitest
+      | \[INFO\]\ (?:Scanning\ for\ projects|Reactor\ Build\ Order|---\ \S+:\S+)  # maven
+      | \s+\d+:\d+\s+(?:warning|error)\s\s                             # eslint (stylish)
+      | \S+\.\w+\(\d+,\d+\):\ (?:error|warning)\ [A-Z]+\d+:          # tsc, msbuild
+      | >\ (?:eslint|tsc|mocha|vitest|jest|tsx?|jasmine|ava|karma)\b     # npm script echo
     )""",
     re.VERBOSE | re.MULTILINE,
 )
@@ -55,6 +71,7 @@ _SUMMARY_RE = re.compile(
       | \[\ +(?:PASSED|FAILED)\ +\]\ \d+
       | short\ test\ summary\ info | Finished\ .*\ in\ \d | (?:Passed|Failed)!\s+-
       | \d+\ examples?,\ \d+\ failures? | FAILURES!$ | OK\ \(\d+\ tests?
+      | Test\ Files\ {2,}\d | Tests\ {2,}\d+\ (?:failed|passed|skipped)\b     # vitest
     )""",
     re.VERBOSE,
 )
@@ -70,6 +87,7 @@ _FAILURE_HEAD_RE = re.compile(
       | (?:Failure|Error|AssertionError):\         # unittest-like
       | =+\ (?:FAIL|ERROR):\                       # unittest
       | \[ERROR\]\ .*<<<\ (?:FAILURE|ERROR)!       # maven surefire
+      | \[ERROR\]\ (?:Failures|Errors):\s*$         # surefire "Results:": one test per line below
       | \s{2,}\d+\)\ \S                            # mocha, rspec, phpunit: "  1) suite test"
       | \s+Failed\ \S+\ \[                         # dotnet test
     )""",
@@ -83,10 +101,12 @@ _MESSAGE_RE = re.compile(
         E\s | >\s | \s*(?:Expected|Received|expected|received|left|right|actual|Actual|Difference)\b
       | .*\b(?:assert\w*|Assert\w*|panicked\ at|Error|Exception|error|failed|FAILED|mismatch|not\ equal)\b
       | \s+\S+\.\w+:\d+:\                           # go: "    foo_test.go:43: message"
+      | \[ERROR\]\ {2,}\S                           # surefire: "[ERROR]   FooTest.bar:42 expected: <1> …"
     )""",
     re.VERBOSE,
 )
-_LOCATION_RE = re.compile(r"\s*(?:at\s.*:\d+|\S+\.\w+:\d+(?::\d+)?(?::|\s|$)|.*\bpanicked at\b)")
+_LOCATION_RE = re.compile(r"\s*(?:[❯›]\s+)?(?:at\s.*:\d+|\S+\.\w+:\d+(?::\d+)?(?::|\s|$)|.*\bpanicked at\b)")
+"""Where a failure happened: ``at f (x.js:1:2)``, ``x.py:41: AssertionError``, vitest's ``❯ x.ts:42:25``."""
 _DIAGNOSTIC_RE = re.compile(r"^\S+?:\d+(?::\d+)?: (?:fatal error|error|warning|note|remark)\b")
 _DIAGNOSTIC_WORDS = (": warning", ": error", ": note", ": fatal error", ": remark")
 """Every diagnostic line holds one: lines without are skipped before the (slower) pattern runs."""
@@ -103,7 +123,11 @@ _IN_FUNCTION_RE = re.compile(
 _WARNING_RE = re.compile(r"(?i)\bwarn(?:ing)?s?\b|\bdeprecat\w*")
 _SEVERE_RE = re.compile(
     r":\d+(?::\d+)?: (?:fatal error|error)\b|(?:fatal error|error)(?:\[\w+\])?: |\*\*\* .*\bError\b"
+    r"|^\s+\d+:\d+\s+error\s|\(\d+,\d+\): error [A-Z]+\d+:"
 )
+"""A compiler or linter error: gcc, rustc, make, eslint (``  88:11  error  …``), tsc (``x.ts(1,5): error``)"""
+_STYLISH_RE = re.compile(r"\s+\d+:\d+\s")
+"""A diagnostic listed under its file's line (eslint, stylelint ``stylish``): the file is the line above."""
 _GENERATED_RE = re.compile(r"\b\d+ (?:warnings?|errors?) generated\b")
 
 _T = TypeVar("_T")
@@ -113,7 +137,11 @@ ALWAYS_TAIL = 3
 BLOCK_LINES = 400
 """A failure block is read this far at most (its message and innermost frame are near its start/end)."""
 MESSAGE_LINES = 6
+TITLE_LINES = 4
 RARE_SHARE = 0.6
+WARNING_SHARE = 0.25
+SHAPES_SHARE = 0.6
+PASSED_TEMPLATE = "<a passing test>"
 CONTEXT_SHARE = 0.5
 CONTEXT_LINES = 30
 """Context lines near the head and the tail, at most, per side."""
@@ -136,8 +164,8 @@ def compress(text: str, ctx: Context) -> Compressed:
     index = LineIndex(text, strip_timestamps=True)
     lines = index.scan_lines
     n = len(lines)
-    groups = group(templates_of(lines, index.lowered))
-    traces = find_traces(index, groups.templates)
+    groups = group(_templates(index))
+    traces = [tr for tr in find_traces(index, groups.templates) if _is_trace(lines[tr.head])]
     noise = _compiler_context(index)
     covered: set[int] = set(noise)
     for tr in traces:
@@ -163,16 +191,19 @@ def compress(text: str, ctx: Context) -> Compressed:
 
     for i in [*range(min(ALWAYS_HEAD, n)), *range(max(n - ALWAYS_TAIL, 0), n)]:
         take(i)
-    for i in _first_per_template(summaries, groups, keep_all=12):
+    for i in _pick_summaries(summaries, index.scan_lines, groups, keep_all=12):
         take(i)
-    # Failures and traces: one per signature, with how many there were.
+    # Failures, then traces and error lines: one per signature, with how many there were.
     units: list[tuple[int, tuple[int, ...], int, str]] = []
     for unit, count in _dedupe([(u, _signature(u, groups)) for u in failures]):
         units.append((unit[0], unit, unit[0], f"(×{count:,} identical failures)" if count > 1 else ""))
+    for _, keep, head, note in spread(sorted(units, key=lambda u: u[0])):
+        sel.add(keep, notes={head: note} if note else None)
+    units = []
     for tr, count in _dedupe([(tr, tr.signature) for tr in traces]):
         units.append((tr.start, tr.keep, tr.head, f"(×{count:,} identical traces)" if count > 1 else ""))
     units += [
-        (i, (i, *_following_context(i, noise, index.scan_lines)), i, groups.similar_note(i))
+        (i, (*_file_line(i, lines), i, *_following_context(i, noise, lines)), i, groups.similar_note(i))
         for i in severe
         if is_first(i)
     ]
@@ -180,31 +211,52 @@ def compress(text: str, ctx: Context) -> Compressed:
         sel.add(keep, notes={head: note} if note else None)
     for i in matches:
         take(i)
+    shapes = _Shapes(groups)
     for i in deviant_lines(groups, covered):
-        take(i)
+        if shapes.stands_out(i, groups, index.scan_lines):
+            take(i)
     for head, first_row, _ in block_heads(groups):
         note = groups.similar_note(first_row)
         rows = [i for i in (head, first_row) if i >= 0 and i not in noise]
         sel.add(rows, notes={first_row: note} if note else None)
-    for i in [*warnings, *signals]:
-        if is_first(i) and i not in noise:
+    for i in signals:
+        if is_first(i) and i not in noise and not _all_clear(index.scan_lines[i]):
             take(i)
-    rare = distinct_lines([i for i in groups.rare_lines() if i not in covered], index.scan_lines)
+    # Kinds of warning (a shape: the same warning from another logger or class is the same kind), most
+    # frequent first, within a share of the budget: the code under test logs many.
+    cap = max(sel.used, int(ctx.max_tokens * WARNING_SHARE))
+    kinds = [i for i in warnings if shapes.first_of(i, groups) == i and i not in noise]
+    for i in sorted(kinds, key=lambda i: -shapes.count_of(i, groups)):
+        count = shapes.count_of(i, groups)
+        sel.add([i], notes={i: f"(×{count:,} similar)"} if count > 1 else None, limit=cap)
+    rare = [
+        i for i in groups.rare_lines() if i not in covered and shapes.stands_out(i, groups, index.scan_lines)
+    ]
+    rare = distinct_lines(rare, index.scan_lines)
     cap = max(sel.used, int(ctx.max_tokens * RARE_SHARE))
     for i in spread(rare):
         take(i, limit=cap)
-    for t, i in sorted(groups.first.items(), key=lambda p: (-groups.counts[p[0]], p[1])):
-        if groups.counts[t] > 1 and t.strip() and i not in covered:
-            take(i)
+    # Each shape of line once, most frequent first, with how many lines have it: what the rest of the
+    # output is made of, within a share of the budget (a build's chatter is not worth the whole of it).
+    cap = max(sel.used, int(ctx.max_tokens * SHAPES_SHARE))
+    for shape, i in sorted(shapes.first.items(), key=lambda p: (-shapes.counts[p[0]], p[1])):
+        count = shapes.counts[shape]
+        if count > 1 and shape.strip() and i not in covered and not _PASSED_RE.match(index.scan_lines[i]):
+            first_of_template = groups.first[groups.templates[i]] == i
+            sel.add([i], notes={i: f"(×{count:,} similar)"} if first_of_template else None, limit=cap)
     for i in spread(rare):
         take(i)
     for _, _, last_row in block_heads(groups):
         sel.add([last_row])
-    for t, i in groups.last.items():
-        if groups.counts[t] >= FREQUENT and t.strip() and i not in covered:
+    last_shown: set[str] = set()  # the last line of each frequent shape, once
+    for t, i in sorted(groups.last.items(), key=lambda p: -p[1]):
+        if groups.counts[t] >= FREQUENT and t.strip() and i not in covered and shapes.of[t] not in last_shown:
+            last_shown.add(shapes.of[t])
             sel.add([i])
     cap = max(sel.used, int(ctx.max_tokens * CONTEXT_SHARE))
     for i in edge_lines(groups, covered, CONTEXT_LINES):
+        if not shapes.stands_out(i, groups, lines):
+            continue  # a line like many others but for a name, or a passing test: not context
         if not take(i, limit=cap):
             break
 
@@ -230,6 +282,134 @@ def compress(text: str, ctx: Context) -> Compressed:
 
     out = sel.render_lines(key, kept_note)
     return Compressed(out, "test:failures", ((key, payload),))
+
+
+class _Shapes:
+    """Templates with the names of tests, classes and modules masked too: lines alike but for a name.
+
+    Per-test and per-suite result lines (``test_x (pkg.Case) ... ok``, surefire's ``Tests run: 8,
+    Failures: 0 … -- in com.acme.FooTest``) each name another test, so each is a template of its own;
+    rare by template, they are the bulk of the run, not what stands out in it.
+    """
+
+    def __init__(self, groups: Groups) -> None:
+        self.of: dict[str, str] = {}
+        self.counts: Counter[str] = Counter()
+        self.first: dict[str, int] = {}
+        templates = list(groups.first)  # order of first appearance
+        # One regex pass over all templates joined (a run of 2,000 tests has 2,000 templates).
+        shapes = _NAME_RE.sub("<name>", "\n".join(templates)).split("\n")
+        if len(shapes) != len(templates):  # a template held a separator: stay correct
+            shapes = [_NAME_RE.sub("<name>", t) for t in templates]
+        for t, shape in zip(templates, shapes, strict=True):
+            self.of[t] = shape
+            self.counts[shape] += groups.counts[t]
+            self.first.setdefault(shape, groups.first[t])
+
+    def first_of(self, i: int, groups: Groups) -> int:
+        return self.first[self.of[groups.templates[i]]]
+
+    def count_of(self, i: int, groups: Groups) -> int:
+        return self.counts[self.of[groups.templates[i]]]
+
+    def stands_out(self, i: int, groups: Groups, lines: Sequence[str]) -> bool:
+        """A rare line worth showing: not a passing test's line, not one of many alike but for a name."""
+        return self.counts[self.of[groups.templates[i]]] < FREQUENT and not _PASSED_RE.match(lines[i])
+
+
+_NAME_RE = re.compile(
+    r"(?<![\w.$])[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+"  # dotted: com.acme.FooTest, pkg.mod.Case
+    r"|\b[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+\b"  # CamelCase: InvoiceServiceTest
+    r"|\b[a-z][a-z0-9]*_\w+"  # snake_case: test_refund_partial
+    r"|\[(?=[^\]\n]{0,60}[a-z<])[^\]\n]{1,60}\]"  # thread, worker: [main], [pool-2-thread-1], [gw3]
+)
+"""Names of tests, classes, modules and threads: lines that differ only in them have the same shape.
+(A bracketed level such as ``[INFO]`` or ``[ERROR]`` has no lowercase letter and stays.)"""
+_PASSED_RE = re.compile(
+    r"""\s*(?:[✔✓√]\ | (?<=\ {4})-\ \w | ok\ \d+\ | \[\ +OK\ +\]\ | ---\ PASS:
+          | PASS(?:ED)?\  | \S.*\ \.\.\.\ ok\s*$ | \S+\ PASSED\s*$ | \S.*\ PASSED\ +\[\s*\d+%\]
+          | \[gw\d+\].*\ PASSED\b)""",
+    re.VERBOSE,
+)
+"""A passing (or pending) test's line: ``✔ adds an item``, ``ok 12 - …``, ``test_x (pkg.Case) ... ok``,
+pytest's ``x.py::t PASSED [ 10%]`` (and xdist's ``[gw3] [ 55%] PASSED x.py::t``), mocha's indented
+``- pending title``; not gtest's ``[  PASSED  ] 12 tests.`` summary."""
+
+
+def _templates(index: LineIndex) -> list[str]:
+    """Each line's template; every passing test's line (``✔ …``, ``test_x (pkg.Case) ... ok``) has one.
+
+    They are most of a long run and each names another test: one template says what they are, with
+    their count, and spares the template regexes thousands of lines.
+    """
+    passed = index.starting_with(_PASSED_RE)
+    if len(passed) < FREQUENT:
+        return templates_of(index.scan_lines, index.lowered)
+    lines = list(index.scan_lines)
+    for i in passed:
+        lines[i] = PASSED_TEMPLATE
+    return templates_of(lines)
+
+
+def _file_line(i: int, lines: Sequence[str]) -> list[int]:
+    """The file header above a ``stylish`` diagnostic (the nearest unindented line), else nothing."""
+    if not _STYLISH_RE.match(lines[i]):
+        return []
+    for j in range(i - 1, max(i - BLOCK_LINES, -1), -1):
+        if lines[j][:1] not in (" ", "\t", ""):
+            return [j]
+    return []
+
+
+def _is_trace(head: str) -> bool:
+    """False for what only looks like a trace: a go test's ``t.Log`` lines (``    foo_test.go:12: …``,
+    frame-like) under its ``=== RUN`` line, a passing test's output, and the other goroutines of a Go
+    panic dump (the ``[running]`` one shows where it happened; the rest are parked, noise)."""
+    stripped = head.lstrip()
+    if stripped.startswith("goroutine "):
+        return "[running]" in stripped
+    return not (_GO_EVENT_RE.match(head) or _PASSED_RE.match(head))
+
+
+_GO_EVENT_RE = re.compile(r"\s*(?:=== (?:RUN|PAUSE|CONT|NAME)\b|--- (?:PASS|SKIP):)")
+
+
+def _all_clear(line: str) -> bool:
+    """True for a result line whose only error words count zero (``Failures: 0, Errors: 0``, ``0 failed``)."""
+    if "0" not in line:
+        return False
+    rest = _ZERO_COUNT_RE.sub("", line)
+    return len(rest) < len(line) and ERROR_WORDS_RE.search(rest) is None
+
+
+_ZERO_COUNT_RE = re.compile(r"(?i)\b(?:(?:fail\w*|errors?)\s*[:=]\s*0|0\s+(?:fail\w*|errors?))(?![\d.])")
+
+
+def _pick_summaries(indices: list[int], lines: Sequence[str], groups: Groups, *, keep_all: int) -> list[int]:
+    """All summary lines when there are few; else those reporting trouble, and each kind's first and last.
+
+    A runner that prints a result line per suite (surefire's ``Tests run: 8, Failures: 0 … -- in
+    com.acme.FooTest``, one per class) would otherwise fill the budget with clean results, each naming
+    another class, before any failure is shown.
+    """
+    if len(indices) <= keep_all:
+        return indices
+    trouble = _first_per_template(
+        [i for i in indices if _TROUBLE_RE.search(lines[i])], groups, keep_all=keep_all
+    )
+    ends: dict[str, list[int]] = {}
+    for i in indices:
+        kind = " ".join(_DIGITS_RE.sub("0", lines[i]).split()[:2])
+        ends.setdefault(kind, [i, i])[1] = i
+    return sorted({*trouble, *(i for pair in ends.values() for i in pair)})
+
+
+_TROUBLE_RE = re.compile(
+    r"\b[1-9]\d*\ (?:failed|failing|failures?|errors?)\b"
+    r"|\b(?:Failures|Errors|failures|errors|failed)[:=]\ ?[1-9]|\bFAIL(?:ED|URE)?\b"
+)
+"""A summary line that reports a failure: ``2 failed``, ``Failures: 1``, ``errors=1``, ``FAIL``."""
+_DIGITS_RE = re.compile(r"\d+")
 
 
 def _first_per_template(indices: list[int], groups: Groups, *, keep_all: int) -> list[int]:
@@ -315,8 +495,29 @@ def _failure_units(index: LineIndex, groups: Groups) -> list[tuple[int, ...]]:
             keep.append(location)
         if lines[h].lstrip().startswith("--- FAIL"):
             keep[:0] = _go_messages(lines, h)
+        if _NUMBERED_RE.match(lines[h]):
+            keep += _title_lines(lines, h)
         units.append(tuple(sorted(set(keep))))
     return units
+
+
+_NUMBERED_RE = re.compile(r"\s{2,}\d+\)\ \S")
+
+
+def _title_lines(lines: list[str], h: int) -> list[int]:
+    """The rest of a numbered failure's title (mocha, rspec): its deeper-indented lines up to a blank.
+
+    ``  1) Cart API`` is only the outer suite; ``POST /api/carts`` and ``rejects negative quantity:``
+    follow on their own lines, and they name the test that failed.
+    """
+    depth = len(lines[h]) - len(lines[h].lstrip())
+    out: list[int] = []
+    for j in range(h + 1, min(h + 1 + TITLE_LINES, len(lines))):
+        line = lines[j]
+        if not line.strip() or len(line) - len(line.lstrip()) <= depth:
+            break
+        out.append(j)
+    return out
 
 
 def _go_messages(lines: list[str], h: int) -> list[int]:
