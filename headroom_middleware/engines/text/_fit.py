@@ -18,7 +18,7 @@ from itertools import pairwise
 from typing import TypeVar
 
 from ... import _markers
-from ..._tokens import estimate_tokens
+from ..._tokens import MIN_TOKENS_PER_CHAR, estimate_tokens
 from ...ccr._keys import make_key
 from .._base import Context
 from .._lines import render_kept
@@ -188,14 +188,10 @@ def within_budget(text: str, ctx: Context) -> bool:
 
 def estimate_floor(text: str) -> int:
     """A lower bound of ``estimate_tokens(text)`` from one ``str.count``: every character that is not
-    a space adds at least ``_MIN_TOKENS_PER_CHAR`` (newlines and digits add more, runs of spaces may
+    a space adds at least ``MIN_TOKENS_PER_CHAR`` (newlines and digits add more, runs of spaces may
     add nothing), and the estimate only adds non-negative terms to that.
     """
-    return int(_MIN_TOKENS_PER_CHAR * (len(text) - text.count(" "))) - 1  # - 1: float rounding
-
-
-_MIN_TOKENS_PER_CHAR = 0.2575
-"""The smallest coefficient ``_tokens.estimate_tokens`` gives a character that is not a space."""
+    return int(MIN_TOKENS_PER_CHAR * (len(text) - text.count(" "))) - 1  # - 1: float rounding
 
 
 def stored_original(text: str) -> tuple[str, bytes]:
