@@ -424,19 +424,7 @@ def test_passing_test_lines_are_not_shown_as_rare() -> None:
 
 
 def test_go_test_verbose_text_shows_failures_not_test_logs_or_parked_goroutines() -> None:
-    lines = []
-    for k in range(600):
-        lines += [
-            f"=== RUN   TestCase{k}",
-            f"    case_test.go:{k + 10}: seeded {k} rows",
-            f"--- PASS: TestCase{k} (0.01s)",
-        ]
-        if k == 300:
-            lines += [
-                "=== RUN   TestReserve",
-                "    reserve_test.go:142: reserved 97 units, want 100",
-                "--- FAIL: TestReserve (0.35s)",
-            ]
+    lines = _go_cases(600)
     lines += [
         "FAIL",
         "FAIL\texample.com/stock\t1.2s",
@@ -485,8 +473,9 @@ def test_eslint_error_keeps_its_file_header() -> None:
     assert "✖ 1201 problems (1 error, 1200 warnings)" in text
 
 
-def _go_text(n_tests: int = 600) -> str:
-    lines = ["go: downloading github.com/stretchr/testify v1.9.0"]
+def _go_cases(n_tests: int) -> list[str]:
+    """``go test -v`` lines of ``n_tests`` passing tests with ``t.Log`` output, one failing at 300."""
+    lines: list[str] = []
     for k in range(n_tests):
         lines += [
             f"=== RUN   TestCase{k}",
@@ -499,6 +488,11 @@ def _go_text(n_tests: int = 600) -> str:
                 "    reserve_test.go:142: reserved 97 units, want 100",
                 "--- FAIL: TestReserve (0.35s)",
             ]
+    return lines
+
+
+def _go_text(n_tests: int = 600) -> str:
+    lines = ["go: downloading github.com/stretchr/testify v1.9.0", *_go_cases(n_tests)]
     lines += ["FAIL", "FAIL\texample.com/stock\t1.204s", "?   \texample.com/cmd\t[no test files]"]
     lines += ["=== RUN   TestNil", "--- FAIL: TestNil (0.00s)"]
     lines += ["panic: runtime error: invalid memory address or nil pointer dereference [recovered]", ""]
