@@ -25,13 +25,22 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from typing import TypeVar
 
 from .._base import Compressed, Context
 from .._signals import ERROR_WORDS_RE
 from ._fit import Selection, plural, spread, stored_original, within_budget
 from ._groups import FREQUENT, Groups, block_heads, deviant_lines, distinct_lines, edge_lines, group
-from ._templates import template_of, templates_of
+from ._templates import templates_of
+from ._test_units import (
+    PASSED_RE,
+    compiler_context,
+    dedupe,
+    failure_units,
+    file_line,
+    following_context,
+    is_trace,
+    signature,
+)
 from ._textlines import LineIndex, strip_colors, strip_timestamps, timestamp_prefixed
 from ._traces import find_traces
 
@@ -75,69 +84,15 @@ _SUMMARY_RE = re.compile(
     )""",
     re.VERBOSE,
 )
-_FAILURE_HEAD_RE = re.compile(
-    r"""(?:
-        _{3,}\ .+\ _{3,}\s*$                       # pytest: ____ test_name ____
-      | \s*●\ (?!Console)                          # jest
-      | ----\ .+\ stdout\ ----\s*$                 # cargo
-      | \s*---\ FAIL:\                             # go test
-      | (?:FAIL|FAILED|ERROR)[:\ ]\ ?\S            # many runners
-      | not\ ok\ \d+                               # TAP
-      | \[\ +FAILED\ +\]\ \S                       # gtest
-      | (?:Failure|Error|AssertionError):\         # unittest-like
-      | =+\ (?:FAIL|ERROR):\                       # unittest
-      | \[ERROR\]\ .*<<<\ (?:FAILURE|ERROR)!       # maven surefire
-      | \[ERROR\]\ (?:Failures|Errors):\s*$         # surefire "Results:": one test per line below
-      | \s{2,}\d+\)\ \S                            # mocha, rspec, phpunit: "  1) suite test"
-      | \s+Failed\ \S+\ \[                         # dotnet test
-    )""",
-    re.VERBOSE,
-)
-_GRADLE_FAILED_RE = re.compile(r"^\S[^>]*? > .* FAILED\s*$")
-"""Gradle's failed test line (``com.acme.FooTest > testBar FAILED``): found through the word FAILED."""
-_SECTION_RE = re.compile(r"={3,}|_{3,}\s*$|-{3,}\s*$|\s*●\ |----\ ")
-_MESSAGE_RE = re.compile(
-    r"""(?:
-        E\s | >\s | \s*(?:Expected|Received|expected|received|left|right|actual|Actual|Difference)\b
-      | .*\b(?:assert\w*|Assert\w*|panicked\ at|Error|Exception|error|failed|FAILED|mismatch|not\ equal)\b
-      | \s+\S+\.\w+:\d+:\                           # go: "    foo_test.go:43: message"
-      | \[ERROR\]\ {2,}\S                           # surefire: "[ERROR]   FooTest.bar:42 expected: <1> …"
-    )""",
-    re.VERBOSE,
-)
-_LOCATION_RE = re.compile(r"\s*(?:[❯›]\s+)?(?:at\s.*:\d+|\S+\.\w+:\d+(?::\d+)?(?::|\s|$)|.*\bpanicked at\b)")
-"""Where a failure happened: ``at f (x.js:1:2)``, ``x.py:41: AssertionError``, vitest's ``❯ x.ts:42:25``."""
-_DIAGNOSTIC_RE = re.compile(r"^\S+?:\d+(?::\d+)?: (?:fatal error|error|warning|note|remark)\b")
-_DIAGNOSTIC_WORDS = (": warning", ": error", ": note", ": fatal error", ": remark")
-"""Every diagnostic line holds one: lines without are skipped before the (slower) pattern runs."""
-_CONTEXT_RE = re.compile(
-    r"""(?:
-        \s*[\^~]+[~^\s]*$ | \s*\d*\s*\|(?:\s|$) | \s+-->\ | In\ file\ included\ from\  | \s+from\ \S+[,:]$
-      | \s*=\ (?:note|help):\  | \s+\|\s*$
-    )""",
-    re.VERBOSE,
-)
-_IN_FUNCTION_RE = re.compile(
-    r"^\S+: In (?:static )?(?:member )?(?:function|constructor|destructor|instantiation)"
-)
 _WARNING_RE = re.compile(r"(?i)\bwarn(?:ing)?s?\b|\bdeprecat\w*")
 _SEVERE_RE = re.compile(
     r":\d+(?::\d+)?: (?:fatal error|error)\b|(?:fatal error|error)(?:\[\w+\])?: |\*\*\* .*\bError\b"
     r"|^\s+\d+:\d+\s+error\s|\(\d+,\d+\): error [A-Z]+\d+:"
 )
 """A compiler or linter error: gcc, rustc, make, eslint (``  88:11  error  …``), tsc (``x.ts(1,5): error``)"""
-_STYLISH_RE = re.compile(r"\s+\d+:\d+\s")
-"""A diagnostic listed under its file's line (eslint, stylelint ``stylish``): the file is the line above."""
 _GENERATED_RE = re.compile(r"\b\d+ (?:warnings?|errors?) generated\b")
-
-_T = TypeVar("_T")
-
 ALWAYS_HEAD = 3
 ALWAYS_TAIL = 3
-BLOCK_LINES = 400
-"""A failure block is read this far at most (its message and innermost frame are near its start/end)."""
-MESSAGE_LINES = 6
-TITLE_LINES = 4
 RARE_SHARE = 0.6
 WARNING_SHARE = 0.25
 SHAPES_SHARE = 0.6
@@ -165,12 +120,12 @@ def compress(text: str, ctx: Context) -> Compressed:
     lines = index.scan_lines
     n = len(lines)
     groups = group(_templates(index))
-    traces = [tr for tr in find_traces(index, groups.templates) if _is_trace(lines[tr.head])]
-    noise = _compiler_context(index)
+    traces = [tr for tr in find_traces(index, groups.templates) if is_trace(lines[tr.head])]
+    noise = compiler_context(index)
     covered: set[int] = set(noise)
     for tr in traces:
         covered.update(range(tr.start, tr.end + 1))
-    failures = _failure_units(index, groups)
+    failures = failure_units(index, groups)
     for unit in failures:
         covered.update(range(unit[0], unit[-1] + 1))
     summaries = sorted(
@@ -195,15 +150,15 @@ def compress(text: str, ctx: Context) -> Compressed:
         take(i)
     # Failures, then traces and error lines: one per signature, with how many there were.
     units: list[tuple[int, tuple[int, ...], int, str]] = []
-    for unit, count in _dedupe([(u, _signature(u, groups)) for u in failures]):
+    for unit, count in dedupe([(u, signature(u, groups)) for u in failures]):
         units.append((unit[0], unit, unit[0], f"(×{count:,} identical failures)" if count > 1 else ""))
     for _, keep, head, note in spread(sorted(units, key=lambda u: u[0])):
         sel.add(keep, notes={head: note} if note else None)
     units = []
-    for tr, count in _dedupe([(tr, tr.signature) for tr in traces]):
+    for tr, count in dedupe([(tr, tr.signature) for tr in traces]):
         units.append((tr.start, tr.keep, tr.head, f"(×{count:,} identical traces)" if count > 1 else ""))
     units += [
-        (i, (*_file_line(i, lines), i, *_following_context(i, noise, lines)), i, groups.similar_note(i))
+        (i, (*file_line(i, lines), i, *following_context(i, noise, lines)), i, groups.similar_note(i))
         for i in severe
         if is_first(i)
     ]
@@ -241,7 +196,7 @@ def compress(text: str, ctx: Context) -> Compressed:
     cap = max(sel.used, int(ctx.max_tokens * SHAPES_SHARE))
     for shape, i in sorted(shapes.first.items(), key=lambda p: (-shapes.counts[p[0]], p[1])):
         count = shapes.counts[shape]
-        if count > 1 and shape.strip() and i not in covered and not _PASSED_RE.match(index.scan_lines[i]):
+        if count > 1 and shape.strip() and i not in covered and not PASSED_RE.match(index.scan_lines[i]):
             first_of_template = groups.first[groups.templates[i]] == i
             sel.add([i], notes={i: f"(×{count:,} similar)"} if first_of_template else None, limit=cap)
     for i in spread(rare):
@@ -314,7 +269,7 @@ class _Shapes:
 
     def stands_out(self, i: int, groups: Groups, lines: Sequence[str]) -> bool:
         """A rare line worth showing: not a passing test's line, not one of many alike but for a name."""
-        return self.counts[self.of[groups.templates[i]]] < FREQUENT and not _PASSED_RE.match(lines[i])
+        return self.counts[self.of[groups.templates[i]]] < FREQUENT and not PASSED_RE.match(lines[i])
 
 
 _NAME_RE = re.compile(
@@ -325,15 +280,6 @@ _NAME_RE = re.compile(
 )
 """Names of tests, classes, modules and threads: lines that differ only in them have the same shape.
 (A bracketed level such as ``[INFO]`` or ``[ERROR]`` has no lowercase letter and stays.)"""
-_PASSED_RE = re.compile(
-    r"""\s*(?:[✔✓√]\ | (?<=\ {4})-\ \w | ok\ \d+\ | \[\ +OK\ +\]\ | ---\ PASS:
-          | PASS(?:ED)?\  | \S.*\ \.\.\.\ ok\s*$ | \S+\ PASSED\s*$ | \S.*\ PASSED\ +\[\s*\d+%\]
-          | \[gw\d+\].*\ PASSED\b)""",
-    re.VERBOSE,
-)
-"""A passing (or pending) test's line: ``✔ adds an item``, ``ok 12 - …``, ``test_x (pkg.Case) ... ok``,
-pytest's ``x.py::t PASSED [ 10%]`` (and xdist's ``[gw3] [ 55%] PASSED x.py::t``), mocha's indented
-``- pending title``; not gtest's ``[  PASSED  ] 12 tests.`` summary."""
 
 
 def _templates(index: LineIndex) -> list[str]:
@@ -342,36 +288,13 @@ def _templates(index: LineIndex) -> list[str]:
     They are most of a long run and each names another test: one template says what they are, with
     their count, and spares the template regexes thousands of lines.
     """
-    passed = index.starting_with(_PASSED_RE)
+    passed = index.starting_with(PASSED_RE)
     if len(passed) < FREQUENT:
         return templates_of(index.scan_lines, index.lowered)
     lines = list(index.scan_lines)
     for i in passed:
         lines[i] = PASSED_TEMPLATE
     return templates_of(lines)
-
-
-def _file_line(i: int, lines: Sequence[str]) -> list[int]:
-    """The file header above a ``stylish`` diagnostic (the nearest unindented line), else nothing."""
-    if not _STYLISH_RE.match(lines[i]):
-        return []
-    for j in range(i - 1, max(i - BLOCK_LINES, -1), -1):
-        if lines[j][:1] not in (" ", "\t", ""):
-            return [j]
-    return []
-
-
-def _is_trace(head: str) -> bool:
-    """False for what only looks like a trace: a go test's ``t.Log`` lines (``    foo_test.go:12: …``,
-    frame-like) under its ``=== RUN`` line, a passing test's output, and the other goroutines of a Go
-    panic dump (the ``[running]`` one shows where it happened; the rest are parked, noise)."""
-    stripped = head.lstrip()
-    if stripped.startswith("goroutine "):
-        return "[running]" in stripped
-    return not (_GO_EVENT_RE.match(head) or _PASSED_RE.match(head))
-
-
-_GO_EVENT_RE = re.compile(r"\s*(?:=== (?:RUN|PAUSE|CONT|NAME)\b|--- (?:PASS|SKIP):)")
 
 
 def _all_clear(line: str) -> bool:
@@ -424,123 +347,3 @@ def _first_per_template(indices: list[int], groups: Groups, *, keep_all: int) ->
             seen.add(t)
             out.append(i)
     return out
-
-
-def _compiler_context(index: LineIndex) -> set[int]:
-    """Lines that only give context to a compiler diagnostic: snippets, carets, include chains."""
-    lines = index.scan_lines
-    context = {
-        *index.starting_with(_CONTEXT_RE),
-        *index.verified(index.with_words((": in ",)), _IN_FUNCTION_RE),
-    }
-    for i in index.verified(index.with_words(_DIAGNOSTIC_WORDS), _DIAGNOSTIC_RE):
-        # The indented source line(s) printed right under a diagnostic.
-        j = i + 1
-        while (
-            j < len(lines)
-            and j <= i + 3
-            and lines[j][:1] in (" ", "\t")
-            and not _DIAGNOSTIC_RE.match(lines[j])
-        ):
-            context.add(j)
-            j += 1
-    return context
-
-
-def _following_context(i: int, noise: set[int], lines: Sequence[str]) -> list[int]:
-    """The context lines right under line ``i`` (an error's source line and caret), at most three.
-
-    Bare gutter lines (rustc's ``   |``) cost a token or two and do not count: the caret line under
-    them often carries the message (``^^^ expected `i64`, found `Decimal```).
-    """
-    out: list[int] = []
-    counted = 0
-    j = i + 1
-    while j < len(lines) and j in noise and counted < 3:
-        out.append(j)
-        if not _GUTTER_RE.fullmatch(lines[j]):
-            counted += 1
-        j += 1
-    return out
-
-
-_GUTTER_RE = re.compile(r"\s*\d*\s*\|\s*")
-
-
-def _failure_units(index: LineIndex, groups: Groups) -> list[tuple[int, ...]]:
-    """Each failure as the lines that tell it: header, first assertion/error messages, innermost frame."""
-    lines = index.scan_lines
-    n = len(lines)
-    gradle = index.verified(index.with_words(("failed",)), _GRADLE_FAILED_RE)
-    heads = sorted({*index.starting_with(_FAILURE_HEAD_RE), *gradle})
-    units: list[tuple[int, ...]] = []
-    for k, h in enumerate(heads):
-        stop = min(heads[k + 1] if k + 1 < len(heads) else n, h + BLOCK_LINES, n)
-        keep = [h]
-        location = -1
-        for j in range(h + 1, stop):
-            line = lines[j]
-            if _SECTION_RE.match(line):
-                break
-            if len(keep) <= MESSAGE_LINES and _MESSAGE_RE.match(line):
-                keep.append(j)
-            # Every location holds a ":" or "panicked at": most lines are ruled out without the regex.
-            if (
-                (":" in line or "panicked at" in line)
-                and _LOCATION_RE.match(line)
-                and (location < 0 or not line.lstrip().startswith("at "))
-            ):
-                location = j  # the last location (pytest, Python) or the first "at" frame (JS, Java)
-        if location > 0:
-            keep.append(location)
-        if lines[h].lstrip().startswith("--- FAIL"):
-            keep[:0] = _go_messages(lines, h)
-        if _NUMBERED_RE.match(lines[h]):
-            keep += _title_lines(lines, h)
-        units.append(tuple(sorted(set(keep))))
-    return units
-
-
-_NUMBERED_RE = re.compile(r"\s{2,}\d+\)\ \S")
-
-
-def _title_lines(lines: list[str], h: int) -> list[int]:
-    """The rest of a numbered failure's title (mocha, rspec): its deeper-indented lines up to a blank.
-
-    ``  1) Cart API`` is only the outer suite; ``POST /api/carts`` and ``rejects negative quantity:``
-    follow on their own lines, and they name the test that failed.
-    """
-    depth = len(lines[h]) - len(lines[h].lstrip())
-    out: list[int] = []
-    for j in range(h + 1, min(h + 1 + TITLE_LINES, len(lines))):
-        line = lines[j]
-        if not line.strip() or len(line) - len(line.lstrip()) <= depth:
-            break
-        out.append(j)
-    return out
-
-
-def _go_messages(lines: list[str], h: int) -> list[int]:
-    """The indented lines above a ``--- FAIL`` line, up to ``=== RUN``: ``go test`` prints messages there."""
-    out: list[int] = []
-    j = h - 1
-    while j >= 0 and h - j <= 20 and not lines[j].startswith(("=== ", "--- ")):
-        if lines[j][:1] in (" ", "\t") and lines[j].strip():
-            out.append(j)
-        j -= 1
-    return out[:MESSAGE_LINES]
-
-
-def _signature(unit: tuple[int, ...], groups: Groups) -> str:
-    """Identical failures (same message, same place, whatever the test name) share a signature."""
-    return "\n".join(groups.templates[i] for i in unit[1:]) or template_of(groups.templates[unit[0]])
-
-
-def _dedupe(items: list[tuple[_T, str]]) -> list[tuple[_T, int]]:
-    """The first item of each signature, with how many items share it (order of first appearance)."""
-    counts: dict[str, int] = {}
-    first: dict[str, _T] = {}
-    for item, sig in items:
-        counts[sig] = counts.get(sig, 0) + 1
-        first.setdefault(sig, item)
-    return [(first[s], counts[s]) for s in first]
