@@ -11,7 +11,7 @@ from ._markers import RETRIEVE_TOOL_NAME, carries_marker
 from ._result import CrushResult
 from ._tokens import estimate_tokens
 from ._version import __version__
-from .ccr import MemoryStore, Store, is_key, make_key, retrieval_tool, retrieve
+from .ccr import MemoryStore, SQLiteStore, Store, is_key, make_key, retrieval_tool, retrieve
 from .engines.json import expand
 from .pipeline import Config, Pipeline, Report
 
@@ -23,6 +23,7 @@ __all__ = [
     "MemoryStore",
     "Pipeline",
     "Report",
+    "SQLiteStore",
     "Store",
     "__version__",
     "carries_marker",

@@ -2,13 +2,24 @@
 
 - ``_keys``: the key of an original (blake2b of its exact bytes).
 - ``_store``: the ``Store`` protocol and ``MemoryStore`` (striped locks, TTL, byte bound).
+- ``_sqlite``: ``SQLiteStore``, one file shared by the worker processes of a host.
 - ``_retrieve``: ``retrieve(store, key, query)``, the answer to a ``headroom_retrieve`` call.
 - ``_tool``: the ``headroom_retrieve`` tool definition in OpenAI and Anthropic formats.
 """
 
 from ._keys import KEY_LENGTH, is_key, make_key
 from ._retrieve import retrieve
+from ._sqlite import SQLiteStore
 from ._store import MemoryStore, Store
 from ._tool import retrieval_tool
 
-__all__ = ["KEY_LENGTH", "MemoryStore", "Store", "is_key", "make_key", "retrieval_tool", "retrieve"]
+__all__ = [
+    "KEY_LENGTH",
+    "MemoryStore",
+    "SQLiteStore",
+    "Store",
+    "is_key",
+    "make_key",
+    "retrieval_tool",
+    "retrieve",
+]
