@@ -6,6 +6,8 @@ r = hm.crush(tool_output, store=store)     # r.text is what the model sees
 hm.retrieve(store, r.keys[0])               # the original, byte for byte
 """
 
+from typing import TYPE_CHECKING
+
 from ._crush import DEFAULT_MAX_TOKENS, crush
 from ._markers import RETRIEVE_TOOL_NAME, carries_marker
 from ._result import CrushResult
@@ -14,6 +16,9 @@ from ._version import __version__
 from .ccr import MemoryStore, SQLiteStore, Store, is_key, make_key, retrieval_tool, retrieve
 from .engines.json import expand
 from .pipeline import Config, Pipeline, Report
+
+if TYPE_CHECKING:
+    from .ccr._redis import RedisStore as RedisStore
 
 __all__ = [
     "DEFAULT_MAX_TOKENS",
@@ -35,3 +40,13 @@ __all__ = [
     "retrieval_tool",
     "retrieve",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # ``hm.RedisStore`` is imported on first use: it needs the optional ``redis`` package
+    # (``pip install 'headroom-middleware[redis]'``), and ``import headroom_middleware`` must not.
+    if name == "RedisStore":
+        from .ccr._redis import RedisStore
+
+        return RedisStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

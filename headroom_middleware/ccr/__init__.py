@@ -3,6 +3,8 @@
 - ``_keys``: the key of an original (blake2b of its exact bytes).
 - ``_store``: the ``Store`` protocol and ``MemoryStore`` (striped locks, TTL, byte bound).
 - ``_sqlite``: ``SQLiteStore``, one file shared by the worker processes of a host.
+- ``_redis``: ``RedisStore``, one Redis server shared by many hosts (optional ``redis`` package; not
+  imported here, ``hm.RedisStore`` loads it on first use).
 - ``_retrieve``: ``retrieve(store, key, query)``, the answer to a ``headroom_retrieve`` call.
 - ``_tool``: the ``headroom_retrieve`` tool definition in OpenAI and Anthropic formats.
 """
