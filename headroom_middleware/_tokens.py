@@ -36,15 +36,9 @@ def estimate_tokens(text: str) -> int:
     digits = 0
     for d in _DIGITS:
         digits += text.count(d)
-    ascii_only = text.isascii()
-    extra_bytes = 0
-    space_runs = 0
-    if space_pairs or not ascii_only:
-        raw = text.encode("utf-8", "surrogatepass")
-        extra_bytes = len(raw) - n
-        # o200k spends about one token on each run of spaces (the last space joins the next word);
-        # counting spaces alone would make an aligned table look nearly free.
-        space_runs = raw.translate(_SPACES_ONLY).count(b"a  ") if space_pairs else 0
+    extra_bytes = space_runs = 0
+    if space_pairs or not text.isascii():
+        extra_bytes, space_runs = _bytes_and_runs(text, count_runs=space_pairs > 0)
     estimate = (
         _PER_CHAR * (n - spaces - newlines)
         + 0.2631 * max(spaces - 2 * space_pairs, 0)
@@ -54,3 +48,27 @@ def estimate_tokens(text: str) -> int:
         + 1.5179 * space_runs
     )
     return max(1, int(estimate + 0.5))
+
+
+_CHUNK = 1 << 20
+"""Characters encoded at a time: the bytes copies of a 50 MB text stay a few MB."""
+
+
+def _bytes_and_runs(text: str, *, count_runs: bool) -> tuple[int, int]:
+    """(UTF-8 bytes beyond one per character, runs of two or more spaces after another character).
+
+    o200k spends about one token on each run of spaces (the last space joins the next word): counting
+    spaces alone would make an aligned table look nearly free.
+    """
+    n = len(text)
+    extra = runs = 0
+    for start in range(0, n, _CHUNK):
+        end = min(start + _CHUNK, n)
+        raw = text[start:end].encode("utf-8", "surrogatepass")
+        extra += len(raw) - (end - start)
+        if count_runs:
+            # The next two characters complete a run that starts at this chunk's last character; a
+            # run starting in the next chunk needs a character there first, so none is counted twice.
+            raw += text[end : end + 2].encode("utf-8", "surrogatepass")
+            runs += raw.translate(_SPACES_ONLY).count(b"a  ")
+    return extra, runs

@@ -81,3 +81,20 @@ def test_estimator_basic_properties(text: str) -> None:
     assert estimate == hm.estimate_tokens(text)  # deterministic
     assert (estimate == 0) == (text == "")
     assert estimate <= max(1, len(text.encode("utf-8")))  # never more tokens than bytes
+
+
+def test_chunked_counts_equal_the_whole_text_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A big text is encoded a chunk at a time (bounded copies); runs of spaces that cross a chunk
+    boundary are counted once, exactly as on the whole text."""
+    import random
+
+    from headroom_middleware import _tokens
+
+    rng = random.Random(1)
+    texts = [
+        "".join(rng.choice(["a", " ", "  ", "é", "\n", "x"]) for _ in range(rng.randint(0, 60)))
+        for _ in range(2000)
+    ]
+    whole = [hm.estimate_tokens(t) for t in texts]
+    monkeypatch.setattr(_tokens, "_CHUNK", 7)
+    assert [hm.estimate_tokens(t) for t in texts] == whole
