@@ -13,7 +13,7 @@ from ._markers import RETRIEVE_TOOL_NAME, carries_marker
 from ._result import CrushResult
 from ._tokens import estimate_tokens
 from ._version import __version__
-from .ccr import MemoryStore, SQLiteStore, Store, is_key, make_key, retrieval_tool, retrieve
+from .ccr import MemoryStore, SQLiteStore, Store, is_key, make_key, open_store, retrieval_tool, retrieve
 from .engines.json import expand
 from .pipeline import Config, Pipeline, Report
 
@@ -37,6 +37,7 @@ __all__ = [
     "expand",
     "is_key",
     "make_key",
+    "open_store",
     "retrieval_tool",
     "retrieve",
 ]

@@ -5,11 +5,13 @@
 - ``_sqlite``: ``SQLiteStore``, one file shared by the worker processes of a host.
 - ``_redis``: ``RedisStore``, one Redis server shared by many hosts (optional ``redis`` package; not
   imported here, ``hm.RedisStore`` loads it on first use).
+- ``_open``: ``open_store(url)``, the store a URL names (``HEADROOM_STORE``).
 - ``_retrieve``: ``retrieve(store, key, query)``, the answer to a ``headroom_retrieve`` call.
 - ``_tool``: the ``headroom_retrieve`` tool definition in OpenAI and Anthropic formats.
 """
 
 from ._keys import KEY_LENGTH, is_key, make_key
+from ._open import STORE_ENV, open_store
 from ._retrieve import retrieve
 from ._sqlite import SQLiteStore
 from ._store import MemoryStore, Store
@@ -17,11 +19,13 @@ from ._tool import retrieval_tool
 
 __all__ = [
     "KEY_LENGTH",
+    "STORE_ENV",
     "MemoryStore",
     "SQLiteStore",
     "Store",
     "is_key",
     "make_key",
+    "open_store",
     "retrieval_tool",
     "retrieve",
 ]

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -45,12 +46,13 @@ from litellm.types.utils import CallTypes
 from headroom_middleware import (
     RETRIEVE_TOOL_NAME,
     Config,
-    MemoryStore,
     Pipeline,
     Report,
     Store,
     carries_marker,
+    open_store,
 )
+from headroom_middleware.ccr import STORE_ENV
 
 from ._loop import (
     PendingAnswers,
@@ -108,7 +110,9 @@ class Counters:
 class HeadroomCallback(CustomLogger):
     """Compress large tool results before LiteLLM sends them; answer the model's retrieval calls.
 
-    ``store``: where originals go (a ``MemoryStore`` by default; pass a shared store for many workers).
+    ``store``: where originals go. ``None``: the store the ``HEADROOM_STORE`` environment variable names
+    (``hm.open_store``: ``sqlite:///path.db`` or ``redis://host:6379/0`` for a proxy with several
+    workers), a ``MemoryStore`` when it is unset.
     ``config``: the pipeline's ``Config``. ``tenant_isolation``: file originals per tenant (LiteLLM's
     user/team/key) so one tenant can never retrieve another's. ``max_rounds``: retrieval rounds per
     request before the turn is handed back. ``pipeline``: bring your own (its store is used as is).
@@ -128,7 +132,8 @@ class HeadroomCallback(CustomLogger):
     ) -> None:
         super().__init__()
         if pipeline is None:
-            base: Store = store if store is not None else MemoryStore()
+            # No store given: the one HEADROOM_STORE names (a proxy's workers share SQLite or Redis).
+            base: Store = store if store is not None else open_store(os.environ.get(STORE_ENV))
             pipeline = Pipeline(store=TenantScopedStore(base) if tenant_isolation else base, config=config)
         self.pipeline = pipeline
         self.max_rounds = max(int(max_rounds), 1)

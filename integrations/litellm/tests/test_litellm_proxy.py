@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -59,13 +60,18 @@ def _proxy_importable() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def proxy(provider_server: FakeProvider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def proxy_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("proxy")
+
+
+@pytest.fixture(scope="module")
+def proxy(provider_server: FakeProvider, proxy_workdir: Path) -> Iterator[str]:
     missing = _proxy_importable()
     if missing:
         pytest.skip(
             f"the LiteLLM proxy cannot start here: {missing} (pip install 'integrations/litellm[proxy]')"
         )
-    workdir = tmp_path_factory.mktemp("proxy")
+    workdir = proxy_workdir
     config = workdir / "config.yaml"
     config.write_text(
         f"""
@@ -86,7 +92,13 @@ litellm_settings:
     )
     port = _free_port()
     log_path = workdir / "proxy.log"
-    env = {**os.environ, "LITELLM_MASTER_KEY": MASTER_KEY, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    env = {
+        **os.environ,
+        "LITELLM_MASTER_KEY": MASTER_KEY,
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        # The originals go to a file every proxy worker can read (hm.open_store).
+        "HEADROOM_STORE": f"sqlite:///{workdir / 'originals.db'}",
+    }
     litellm_cli = Path(sys.executable).with_name("litellm")
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
@@ -212,3 +224,21 @@ def test_proxy_keeps_end_users_apart(proxy: str, provider: FakeProvider, ec2_jso
         [answers[user]] = retrieval_answers(provider.requests()[1])
     assert "nothing is stored" in answers["bob"]
     assert is_part_of(json.loads(ec2_json), json.loads(answers["alice"]))
+
+
+def test_proxy_keeps_originals_in_the_store_headroom_store_names(
+    proxy: str, proxy_workdir: Path, provider: FakeProvider, ec2_json: str
+) -> None:
+    """HEADROOM_STORE=sqlite:///... puts the originals in one file, so several proxy workers share them."""
+    database = proxy_workdir / "originals.db"
+    conversation = openai_conversation(ec2_json, question="Which instances are stopped? (store)")
+    _post(proxy, "/v1/chat/completions", {"model": "fake-openai", "messages": conversation})
+    key = KEY_RE.search(all_text(provider.requests()[0]))
+    assert key is not None
+    with sqlite3.connect(database) as db:
+        stored = dict(db.execute("SELECT key, data FROM originals"))
+    # Filed under the request's tenant: ``<key>@<tenant digest>`` (see headroom_litellm._tenant).
+    # (Earlier tests stored the same original for other tenants: one row each.)
+    rows = [data for name, data in stored.items() if name.split("@")[0] == key.group(1)]
+    assert rows
+    assert all(is_part_of(json.loads(ec2_json), json.loads(data)) for data in rows)
