@@ -1,6 +1,8 @@
 """The ``headroom-middleware`` command (also ``python -m headroom_middleware``).
 
     headroom-middleware crush FILE|- [--query Q] [--max-tokens N] [--format text|json] [--stats]
+                              [--store URL]
+    headroom-middleware retrieve KEY --store URL [--query Q] [--offset N] [--limit N]
     headroom-middleware demo [--fixtures DIR]
     headroom-middleware bench [NAME ...] [--list]
 
@@ -16,7 +18,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -25,7 +27,7 @@ import orjson
 from . import _crush
 from ._result import CrushResult
 from ._version import __version__
-from .ccr import MemoryStore, retrieve
+from .ccr import STORE_ENV, MemoryStore, Store, is_key, open_store, retrieve
 
 PROG = "headroom-middleware"
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -62,9 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
         "crush",
         help="compress one tool output (a file or stdin) and print what the model would see",
         description="Compress one tool output and print what the model would see. The originals of "
-        "what was left out live in memory for this run only: the keys in --format json show what a "
-        "pipeline would store.",
+        "what was left out go to --store (default: the store $HEADROOM_STORE names, else memory for this "
+        "run only); 'retrieve' reads them back from a shared store.",
         epilog=f"examples:\n  {PROG} crush api_response.json --stats > compressed.txt\n"
+        f"  {PROG} crush build.log --store sqlite:///tmp/headroom.db --format json\n"
         f"  kubectl get pods -A -o json | {PROG} crush - --query CrashLoopBackOff --format json\n"
         f"  {PROG} crush build.log --max-tokens 1500",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -86,6 +89,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="text: the compressed text; json: text, keys, token figures and strategy (default text)",
     )
     crush.add_argument("--stats", "-s", action="store_true", help="print token figures to stderr")
+    crush.add_argument("--store", metavar="URL", help=_STORE_HELP)
+
+    fetch = sub.add_parser(
+        "retrieve",
+        help="print an original a crush stored (what headroom_retrieve answers the model)",
+        description="Print the original stored under KEY, or with --query only its matching items or "
+        "lines. Reads a shared store: the one a crush --store wrote to.",
+        epilog=f"examples:\n  {PROG} retrieve 0123456789abcdef01234567 --store sqlite:///tmp/headroom.db\n"
+        f"  {PROG} retrieve 0123456789abcdef01234567 --store redis://localhost:6379/0 --query timeout",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    fetch.add_argument("key", metavar="KEY", help="the 24-character key of a [headroom: ...] marker")
+    fetch.add_argument("--store", metavar="URL", help=_STORE_HELP)
+    fetch.add_argument("--query", "-q", help="only the items or lines matching these terms")
+    fetch.add_argument("--offset", type=_non_negative_int, default=0, help="skip this many matches (paging)")
+    fetch.add_argument("--limit", type=_positive_int, default=None, help="at most this many matches")
 
     demo = sub.add_parser(
         "demo",
@@ -123,6 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "crush":
             return _cmd_crush(args)
+        if args.command == "retrieve":
+            return _cmd_retrieve(args)
         if args.command == "demo":
             return _cmd_demo(args)
         return _cmd_bench(args)
@@ -145,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _cmd_crush(args: argparse.Namespace) -> int:
     data = _read_input(args.file)
     text = data.decode("utf-8", "surrogateescape")
-    store = MemoryStore()
+    store = _store(args.store)
     t0 = time.perf_counter()
     r = _crush.crush(text, store=store, query=args.query, max_tokens=args.max_tokens)
     ms = (time.perf_counter() - t0) * 1000
@@ -169,6 +190,41 @@ def _cmd_crush(args: argparse.Namespace) -> int:
             _write(b"\n")
     if args.stats:
         print(_stats_line(r, ms), file=sys.stderr)
+    return EXIT_OK
+
+
+_STORE_HELP = (
+    f"where originals go or come from: memory:, sqlite:///path.db, redis://host:6379/0 "
+    f"(default: ${STORE_ENV}, else memory)"
+)
+
+
+def _store(url: str | None) -> Store:
+    try:
+        return open_store(url if url is not None else os.environ.get(STORE_ENV))
+    except (ValueError, ImportError) as exc:
+        raise CliError(str(exc)) from None
+
+
+# -- retrieve -------------------------------------------------------------------------------------------
+
+
+def _cmd_retrieve(args: argparse.Namespace) -> int:
+    if not is_key(args.key):
+        raise CliError(f"{args.key!r} is not a key: a key is the 24 lowercase hex characters of a marker")
+    store = _store(args.store)
+    if isinstance(store, MemoryStore):
+        raise CliError(
+            f"retrieve needs the shared store the crush wrote to: pass --store URL or set ${STORE_ENV} "
+            "(a memory store lives only as long as one command)"
+        )
+    answer = retrieve(store, args.key, args.query, offset=args.offset, limit=args.limit)
+    if answer is None:
+        where = args.store or os.environ.get(STORE_ENV)
+        raise CliError(f"nothing is stored under {args.key} in {where} (unknown or expired)")
+    _write(answer.encode("utf-8", "surrogateescape"))
+    if not answer.endswith("\n"):
+        _write(b"\n")
     return EXIT_OK
 
 
@@ -414,14 +470,21 @@ def find_repo_dir(relative: str) -> Path | None:
     return None
 
 
-def _positive_int(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
-    return n
+def _int_at_least(low: int, what: str) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        try:
+            n = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {value!r}") from None
+        if n < low:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {value!r}")
+        return n
+
+    return parse
+
+
+_positive_int = _int_at_least(1, "a positive integer")
+_non_negative_int = _int_at_least(0, "an integer >= 0")
 
 
 def _write(data: bytes) -> None:

@@ -133,3 +133,43 @@ def test_crush_binary_input_round_trips_and_json_stays_valid() -> None:
     assert r.returncode == 0
     doc = json.loads(r.stdout)
     assert doc["text"].encode("utf-8", "surrogateescape").rstrip(b"\n") == data
+
+
+def test_crush_into_a_shared_store_then_retrieve_byte_for_byte(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'originals.db'}"
+    log = big_log()
+    r = run("crush", "-", "--store", url, "--format", "json", stdin=log.encode())
+    assert r.returncode == 0, r.stderr
+    [key] = json.loads(r.stdout)["keys"]
+    got = run("retrieve", key, "--store", url)  # another process, the same file
+    assert got.returncode == 0, got.stderr
+    assert got.stdout.decode() == log
+    filtered = run("retrieve", key, "--store", url, "--query", "checksum zeta")
+    assert filtered.returncode == 0
+    assert "batch 2777 checksum zeta recorded" in filtered.stdout.decode()
+    assert "upstream timeout" not in filtered.stdout.decode()
+
+
+def test_store_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HEADROOM_STORE", f"sqlite:///{tmp_path / 'env.db'}")
+    r = run("crush", "-", "--format", "json", stdin=big_log().encode())
+    [key] = json.loads(r.stdout)["keys"]
+    assert run("retrieve", key).stdout.decode() == big_log()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("retrieve", "0123456789abcdef01234567"), "needs the shared store"),
+        (("retrieve", "not-a-key", "--store", "sqlite:x.db"), "is not a key"),
+        (("retrieve", "0123456789abcdef01234567", "--store", "sqlite:x.db"), "nothing is stored"),
+        (("crush", "-", "--store", "postgres://db"), "unknown store URL"),
+    ],
+)
+def test_retrieve_and_store_errors_exit_1_with_a_message(
+    args: tuple[str, ...], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HEADROOM_STORE", raising=False)
+    r = run(*args, stdin=b"", cwd=tmp_path)
+    assert r.returncode == 1
+    assert message in r.stderr.decode()
