@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import headroom_middleware as hm
+from headroom_middleware.ccr import STORE_ENV
 
 _lock = threading.Lock()
 _store: hm.Store | None = None
 
 
 def default_store() -> hm.Store:
-    """One ``hm.MemoryStore`` (bounded in bytes, with TTL) shared by wrappers and the retrieval tool.
+    """One store shared by wrappers and the retrieval tool: the one ``HEADROOM_STORE`` names
+    (``hm.open_store``), else an ``hm.MemoryStore`` (bounded in bytes, with TTL).
 
     ``[compress_tool(t) for t in tools] + [retrieve_tool()]`` then works without passing a store around.
     Give an explicit store for several processes or hosts (SQLite, Redis, a LangGraph store).
@@ -19,5 +22,5 @@ def default_store() -> hm.Store:
     global _store
     with _lock:
         if _store is None:
-            _store = hm.MemoryStore()
+            _store = hm.open_store(os.environ.get(STORE_ENV))
         return _store

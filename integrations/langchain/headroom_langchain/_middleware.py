@@ -14,6 +14,7 @@ metadata of the ``HeadroomMiddleware.wrap_tool_call`` span.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any, cast
 
@@ -32,6 +33,7 @@ from langgraph.types import Command
 from typing_extensions import NotRequired
 
 import headroom_middleware as hm
+from headroom_middleware.ccr import STORE_ENV
 
 from ._compress import Outcome, Settings, acompress_output, compress_output, latest_user_text
 from ._retrieve_tool import HeadroomRetrieveTool
@@ -54,7 +56,9 @@ class HeadroomState(AgentState[Any]):
 class HeadroomMiddleware(AgentMiddleware[HeadroomState, Any, Any]):
     """Compress large tool results in the agent's history; add ``headroom_retrieve`` to its tools.
 
-    ``store``: where originals are kept. ``None``: a private ``hm.MemoryStore``. A core ``Store``
+    ``store``: where originals are kept. ``None``: the store the ``HEADROOM_STORE`` environment variable
+    names, else a private ``hm.MemoryStore``. A URL (``hm.open_store``: ``sqlite:///path.db``,
+    ``redis://host:6379/0``): that store. A core ``Store``
     (``hm.MemoryStore``, SQLite, Redis…) or a LangGraph ``BaseStore``: that store. ``"langgraph"``:
     the store given to ``create_agent(store=...)``, read from the runtime on every call (originals
     then live wherever the graph's store does, e.g. Postgres shared by every worker).
@@ -77,13 +81,18 @@ class HeadroomMiddleware(AgentMiddleware[HeadroomState, Any, Any]):
     ) -> None:
         super().__init__()
         self._use_graph_store = isinstance(store, str) and store == "langgraph"
-        if isinstance(store, str) and not self._use_graph_store:
-            raise ValueError(
-                f"HeadroomMiddleware: store must be a Store, a BaseStore or 'langgraph', not {store!r}"
-            )
-        self.store: hm.Store | None = (
-            None if self._use_graph_store else hm.MemoryStore() if store is None else as_core_store(store)
-        )
+        self.store: hm.Store | None
+        if self._use_graph_store:
+            self.store = None
+        elif store is None or isinstance(store, str):  # a URL, or the one HEADROOM_STORE names
+            try:
+                self.store = hm.open_store(os.environ.get(STORE_ENV) if store is None else store)
+            except ValueError as exc:
+                raise ValueError(
+                    f"HeadroomMiddleware: store must be a Store, a BaseStore, 'langgraph' or a URL ({exc})"
+                ) from None
+        else:
+            self.store = as_core_store(store)
         self.settings = Settings(min_tokens=min_tokens, max_tokens=max_tokens, strict=strict)
         self.exclude_tools = frozenset(exclude_tools)
         self.counter = SavingsCounter()

@@ -223,6 +223,27 @@ def test_langgraph_store_passed_directly(payload: str) -> None:
     assert graph_store.search(("headroom", "originals"))
 
 
+def test_store_url_keeps_the_originals_in_that_store(payload: str, tmp_path: Any) -> None:
+    """A URL names a shared store (hm.open_store): the originals land in that SQLite file."""
+    mw = HeadroomMiddleware(store=f"sqlite:///{tmp_path / 'originals.db'}")
+    assert isinstance(mw.store, hm.SQLiteStore)
+    agent, model = _agent(payload, mw)
+    result = agent.invoke({"messages": [HumanMessage("which instances are stopped?")]})
+    _check_round_trip(result, model, payload, hm.SQLiteStore(tmp_path / "originals.db"))
+
+
+def test_no_store_opens_the_one_headroom_store_names(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HEADROOM_STORE", f"sqlite:///{tmp_path / 'env.db'}")
+    assert isinstance(HeadroomMiddleware().store, hm.SQLiteStore)
+    monkeypatch.delenv("HEADROOM_STORE")
+    assert isinstance(HeadroomMiddleware().store, hm.MemoryStore)
+
+
+def test_an_unknown_store_string_is_refused_with_the_accepted_forms() -> None:
+    with pytest.raises(ValueError, match=r"'langgraph' or a URL .*sqlite:///"):
+        HeadroomMiddleware(store="postgres://db/originals")
+
+
 def test_user_tool_named_headroom_retrieve_is_refused() -> None:
     @tool(RETRIEVE)
     def fake_retrieve(key: str) -> str:
