@@ -18,6 +18,7 @@ from headroom_middleware._tokens import estimate_tokens
 from headroom_middleware.ccr import make_key
 from headroom_middleware.engines import Context, detect
 from headroom_middleware.engines.text import gotest, tests
+from headroom_middleware.engines.text._test_units import PASSED_RE
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 JENKINS = FIXTURES / "corpus" / "jenkins_console_build_benchmark.txt"
@@ -327,7 +328,9 @@ def test_go_json_passing_test_named_in_the_query_is_shown() -> None:
 # --- shapes of tests_wild: runners whose noise is per-test lines, app logs, linters ---------------------
 
 
-WILD = sorted((FIXTURES / "generated").glob("tests_wild_*.txt"))
+WILD = sorted(
+    [*(FIXTURES / "generated").glob("tests_wild_*.txt"), *(FIXTURES / "generated").glob("tests_wild2_*.txt")]
+)
 
 
 @pytest.mark.parametrize(
@@ -611,3 +614,117 @@ def test_kinds_of_chatter_fill_only_a_share_of_the_budget() -> None:
     assert "panicked at src/lib.rs:41:9" in r.text
     assert "test result: FAILED. 1 passed; 1 failed" in r.text
     assert estimate_tokens(r.text) <= 4000 * 0.7
+
+
+# --- round 2: gradle, dotnet, rspec, app log chatter -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "com.acme.FooTest > computesTotal() PASSED",
+        "FooTest > rounds(String, int) > [2] large, 40 PASSED",
+        "  Passed Acme.Tests.FooTests.Creates_Order [12 ms]",
+        '  Passed Acme.Tests.FooTests.Parses(input: "x", expected: 3) [< 1 ms]',
+        "  Skipped Acme.Tests.FooTests.Slow [1 ms]",
+        "      lists the cart in cents (PENDING: Temporarily skipped with xit)",
+    ],
+)
+def test_passed_lines_of_gradle_dotnet_and_rspec(line: str) -> None:
+    assert PASSED_RE.match(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "FooTest > bar() FAILED",
+        "  Failed Acme.Tests.FooTests.Creates_Order [12 ms]",
+        "  refunds (FAILED - 1)",
+    ],
+)
+def test_failed_lines_are_not_passed_lines(line: str) -> None:
+    assert not PASSED_RE.match(line)
+
+
+def test_rspec_documentation_head_is_a_test_run() -> None:
+    head = "Randomized with seed 40213\n\nCheckout::Refund\n  #call\n    refunds the full amount\n"
+    assert tests.looks_like(head)
+    assert not tests.looks_like("Checkout::Refund\n  #call\n    refunds the full amount\n")
+
+
+def _rspec_run(examples: int) -> str:
+    lines = ["Randomized with seed 1", ""]
+    for g in range(examples // 10):
+        lines += [f"Group{chr(65 + g % 26)}{chr(65 + g // 26 % 26)}", "  #call"]
+        for k in range(10):
+            verb, noun = ("creates", "drops", "sorts")[k % 3], ("cart", "user", "tax", "order")[g % 4]
+            lines.append(f"    {verb} the {noun} n{g}x{k}")
+    lines += ["", "Pending: (Failures listed here are expected and do not affect your suite's status)", ""]
+    for k in range(1, 4):
+        lines += [
+            f"  {k}) GroupAA #call skipped {k}",
+            "     # Not yet implemented",
+            "     # ./spec/a_spec.rb:9",
+            "",
+        ]
+    lines += [
+        "Failures:",
+        "",
+        "  1) Orders GET /orders/:id returns 404",
+        "     Failure/Error: tenant_id: order.tenant_id",
+        "",
+        "     NoMethodError:",
+        "       undefined method `tenant_id' for nil",
+        "     # /usr/local/bundle/gems/rack-3.0.11/lib/rack/head.rb:15:in `call'",
+        "     # ./app/controllers/orders_controller.rb:19:in `show'",
+        "     # ./spec/requests/orders_spec.rb:88:in `block (3 levels) in <top (required)>'",
+        "",
+        f"{examples} examples, 1 failure, 3 pending",
+    ]
+    return "\n".join(lines)
+
+
+def test_rspec_failure_keeps_its_message_and_first_project_frame_not_pending_items() -> None:
+    text = _rspec_run(1500)
+    r = tests.compress(text, _ctx(1200))
+    assert "undefined method `tenant_id' for nil" in r.text  # under "NoMethodError:", deeper indented
+    assert "./app/controllers/orders_controller.rb:19" in r.text  # the first frame outside the gems
+    assert "identical failures" not in r.text  # the pending items are not failures
+
+
+def test_documentation_titles_are_one_kind_not_rare_lines() -> None:
+    r = tests.compress(_rspec_run(1500), _ctx(1200))
+    shown = [line for line in r.text.split("\n") if line.startswith("    ") and " the " in line]
+    assert len(shown) <= 3
+    assert "1500 examples, 1 failure, 3 pending" in r.text
+
+
+def test_log_chatter_of_the_code_under_test_is_one_kind_per_level() -> None:
+    verbs = ("creates", "drops", "reads", "sorts", "keeps", "merges", "lists")
+    nouns = ("cart", "order", "user", "price", "token", "coupon", "tax", "audit", "quota")
+    lines = ["> Task :api:test", ""]
+    for k in range(900):
+        if k % 3 == 0:
+            lines.append(f"FooTest > case{k}() PASSED")
+        lines.append(
+            f"2026-11-30T09:{k % 60:02d}:00.{k % 1000:03d}Z  INFO 41 --- [task-{k % 3}] c.a.Svc : "
+            f"{verbs[k % 7]} {nouns[k // 7 % 9]} id={k} in {k % 90} ms"
+        )
+        if k == 450:
+            lines += ["", "FooTest > refunds() FAILED", "    java.lang.AssertionError at FooTest.java:88", ""]
+    lines += ["", "300 tests completed, 1 failed", "", "BUILD FAILED in 1m 2s"]
+    r = tests.compress("\n".join(lines), _ctx(1500))
+    assert "java.lang.AssertionError at FooTest.java:88" in r.text
+    assert "BUILD FAILED in 1m 2s" in r.text
+    assert sum(" INFO " in line for line in r.text.split("\n")) <= 3
+
+
+def test_a_kind_of_warning_is_shown_once_not_again_as_its_last_line() -> None:
+    lines = ["make -C build", "gcc -c src/a.c"]
+    for k in range(400):
+        lines.append(f"src/m{k % 40}.c:{k + 10}:5: warning: unused variable ‘v{k}’ [-Wunused-variable]")
+        lines.append(f"gcc -O2 -c src/m{k % 40}.c -o build/m{k % 40}.o")
+    lines += ["src/z.c:9:1: error: expected ‘;’ before ‘}’ token", "make: *** [Makefile:4: all] Error 2"]
+    r = tests.compress("\n".join(lines), _ctx(1000))
+    assert "src/z.c:9:1: error: expected ‘;’ before ‘}’ token" in r.text
+    assert r.text.count("[-Wunused-variable]") == 1

@@ -35,15 +35,20 @@ _GRADLE_FAILED_RE = re.compile(r"^\S[^>]*? > .* FAILED\s*$")
 _SECTION_RE = re.compile(r"={3,}|_{3,}\s*$|-{3,}\s*$|\s*●\ |----\ ")
 _MESSAGE_RE = re.compile(
     r"""(?:
-        E\s | >\s | \s*(?:Expected|Received|expected|received|left|right|actual|Actual|Difference)\b
-      | .*\b(?:assert\w*|Assert\w*|panicked\ at|Error|Exception|error|failed|FAILED|mismatch|not\ equal)\b
+        E\s | >\s | \s*(?:Expected|Received|expected|received|left|right|actual|Actual|Difference|got)\b
+      | .*\b(?:assert\w*|Assert\w*|panicked\ at|\w*Error|\w*Exception|error|failed|FAILED|mismatch
+             |not\ equal)\b
       | \s+\S+\.\w+:\d+:\                           # go: "    foo_test.go:43: message"
       | \[ERROR\]\ {2,}\S                           # surefire: "[ERROR]   FooTest.bar:42 expected: <1> …"
     )""",
     re.VERBOSE,
 )
-_LOCATION_RE = re.compile(r"\s*(?:[❯›]\s+)?(?:at\s.*:\d+|\S+\.\w+:\d+(?::\d+)?(?::|\s|$)|.*\bpanicked at\b)")
-"""Where a failure happened: ``at f (x.js:1:2)``, ``x.py:41: AssertionError``, vitest's ``❯ x.ts:42:25``."""
+_LOCATION_RE = re.compile(r"\s*(?:[❯›#]\s+)?(?:at\s.*:\d+|\S+\.\w+:\d+(?::\d+)?(?::|\s|$)|.*\bpanicked at\b)")
+"""Where a failure happened: ``at f (x.js:1:2)``, ``x.py:41: AssertionError``, vitest's ``❯ x.ts:42:25``,
+rspec's ``# ./spec/x_spec.rb:42:in …``."""
+_FIRST_FRAME = ("at ", "# ")
+"""Frames listed innermost first (JS, Java, rspec): the first one outside a library is where it broke."""
+_LIBRARY_RE = re.compile(r"/(?:gems|vendor|node_modules|site-packages|dist-packages)/")
 _DIAGNOSTIC_RE = re.compile(r"^\S+?:\d+(?::\d+)?: (?:fatal error|error|warning|note|remark)\b")
 _DIAGNOSTIC_WORDS = (": warning", ": error", ": note", ": fatal error", ": remark")
 """Every diagnostic line holds one: lines without are skipped before the (slower) pattern runs."""
@@ -67,12 +72,18 @@ TITLE_LINES = 4
 PASSED_RE = re.compile(
     r"""\s*(?:[✔✓√]\ | (?<=\ {4})-\ \w | ok\ \d+\ | \[\ +OK\ +\]\ | ---\ PASS:
           | PASS(?:ED)?\  | \S.*\ \.\.\.\ ok\s*$ | \S+\ PASSED\s*$ | \S.*\ PASSED\ +\[\s*\d+%\]
-          | \[gw\d+\].*\ PASSED\b)""",
+          | \[gw\d+\].*\ PASSED\b | \S.*\ \(PENDING:\ [^)]*\)\s*$                  # rspec pending
+          | (?:Passed|Skipped)\ [\w.`]+(?:\(.*\))?\ \[[<\d][^\]]*\]\s*$     # dotnet test
+          | \S[^>\n]*\ >\ .*\ (?:PASSED|SKIPPED)\s*$                           # gradle
+          | //\S+\s+(?:\(cached\)\ )?PASSED\ in\ \d                              # bazel
+    )""",
     re.VERBOSE,
 )
 """A passing (or pending) test's line: ``✔ adds an item``, ``ok 12 - …``, ``test_x (pkg.Case) ... ok``,
 pytest's ``x.py::t PASSED [ 10%]`` (and xdist's ``[gw3] [ 55%] PASSED x.py::t``), mocha's indented
-``- pending title``; not gtest's ``[  PASSED  ] 12 tests.`` summary."""
+``- pending title``, rspec's ``title (PENDING: reason)``, dotnet's ``  Passed Ns.Class.Method [12 ms]``,
+Gradle's ``FooTest > bar() PASSED``, Bazel's ``//pkg:t   (cached) PASSED in 3.2s``; not gtest's
+``[  PASSED  ] 12 tests.`` summary."""
 
 
 def file_line(i: int, lines: Sequence[str]) -> list[int]:
@@ -144,7 +155,7 @@ def failure_units(index: LineIndex, groups: Groups) -> list[tuple[int, ...]]:
     lines = index.scan_lines
     n = len(lines)
     gradle = index.verified(index.with_words(("failed",)), _GRADLE_FAILED_RE)
-    heads = sorted({*index.starting_with(_FAILURE_HEAD_RE), *gradle})
+    heads = [h for h in sorted({*index.starting_with(_FAILURE_HEAD_RE), *gradle}) if not _pending(lines, h)]
     units: list[tuple[int, ...]] = []
     for k, h in enumerate(heads):
         stop = min(heads[k + 1] if k + 1 < len(heads) else n, h + BLOCK_LINES, n)
@@ -154,13 +165,14 @@ def failure_units(index: LineIndex, groups: Groups) -> list[tuple[int, ...]]:
             line = lines[j]
             if _SECTION_RE.match(line):
                 break
-            if len(keep) <= MESSAGE_LINES and _MESSAGE_RE.match(line):
+            if len(keep) <= MESSAGE_LINES and (_MESSAGE_RE.match(line) or _continues(lines, keep, j)):
                 keep.append(j)
             # Every location holds a ":" or "panicked at": most lines are ruled out without the regex.
             if (
                 (":" in line or "panicked at" in line)
                 and _LOCATION_RE.match(line)
-                and (location < 0 or not line.lstrip().startswith("at "))
+                and (location < 0 or not line.lstrip().startswith(_FIRST_FRAME))
+                and not (line.lstrip().startswith("# ") and _LIBRARY_RE.search(line))
             ):
                 location = j  # the last location (pytest, Python) or the first "at" frame (JS, Java)
         if location > 0:
@@ -174,6 +186,24 @@ def failure_units(index: LineIndex, groups: Groups) -> list[tuple[int, ...]]:
 
 
 _NUMBERED_RE = re.compile(r"\s{2,}\d+\)\ \S")
+
+
+def _continues(lines: Sequence[str], keep: list[int], j: int) -> bool:
+    """True for the message under a kept ``NoMethodError:`` line: deeper indented, right below it (rspec)."""
+    above = lines[j - 1]
+    if keep[-1] != j - 1 or len(keep) < 2 or not above.rstrip().endswith(":") or not lines[j].strip():
+        return False
+    return len(lines[j]) - len(lines[j].lstrip()) > len(above) - len(above.lstrip())
+
+
+def _pending(lines: Sequence[str], h: int) -> bool:
+    """True for a numbered item under rspec's ``Pending:`` heading: a skipped example, not a failure."""
+    if not _NUMBERED_RE.match(lines[h]):
+        return False
+    for j in range(h - 1, max(h - BLOCK_LINES * 5, -1), -1):
+        if lines[j][:1] not in (" ", "\t", ""):
+            return lines[j].startswith("Pending:")
+    return False
 
 
 def _title_lines(lines: list[str], h: int) -> list[int]:

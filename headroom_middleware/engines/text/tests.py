@@ -11,8 +11,11 @@ header above such a block; each kind of warning once with its count; rare lines;
 kind of line once. Lines alike but for a test, class, module or thread name share a *shape*: the
 per-test and per-suite result lines of a long run (``test_x (pkg.Case) ... ok``, surefire's ``Tests run:
 8, Failures: 0 … -- in com.acme.FooTest``) and the log lines of the code under test count as one kind,
-not as many rare lines; a passing test's line is never shown as rare, and a clean result line
-(``Failures: 0, Errors: 0``) is no error line. Compiler context (source snippets, carets, ``In file
+not as many rare lines; so do the INFO/DEBUG log records of the code under test (one kind per level,
+whatever each says) and the plain-word titles of a documentation-style reporter (rspec ``-f d``: one kind
+per depth); a passing test's line is never shown as rare, and a clean result line
+(``Failures: 0, Errors: 0``) is no error line; a kind of warning shown with its count is not shown again
+as the last line of its shape. Compiler context (source snippets, carets, ``In file
 included from``) is noise unless it belongs to an error; a linter's error listed under its file
 (eslint's ``  88:11  error  …``) keeps that file line. When there are more candidates than budget, they
 are taken spread over the whole output (first, last, middle…), not only from its start. A CI console
@@ -23,7 +26,6 @@ show what was left out; the closing marker names the key of the original, which 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Sequence
 
 from .._base import Compressed, Context
@@ -31,6 +33,7 @@ from .._signals import ERROR_WORDS_RE
 from ._fit import Selection, plural, spread, stored_original, within_budget
 from ._groups import FREQUENT, Groups, block_heads, deviant_lines, distinct_lines, edge_lines, group
 from ._templates import templates_of
+from ._test_shapes import WARNING_RE, Shapes
 from ._test_units import (
     PASSED_RE,
     compiler_context,
@@ -84,7 +87,6 @@ _SUMMARY_RE = re.compile(
     )""",
     re.VERBOSE,
 )
-_WARNING_RE = re.compile(r"(?i)\bwarn(?:ing)?s?\b|\bdeprecat\w*")
 _SEVERE_RE = re.compile(
     r":\d+(?::\d+)?: (?:fatal error|error)\b|(?:fatal error|error)(?:\[\w+\])?: |\*\*\* .*\bError\b"
     r"|^\s+\d+:\d+\s+error\s|\(\d+,\d+\): error [A-Z]+\d+:"
@@ -108,7 +110,14 @@ def looks_like(head: str) -> bool:
         head = strip_colors(head)
     if timestamp_prefixed(head):
         head = strip_timestamps(head)
-    return len(_LOOKS_LIKE_RE.findall(head)) >= 2
+    return _STRONG_RE.search(head) is not None or len(_LOOKS_LIKE_RE.findall(head)) >= 2
+
+
+_STRONG_RE = re.compile(
+    r"^(?:Randomized with seed \d+|Run options: (?:--seed|include|exclude)\b)", re.MULTILINE
+)
+"""A line only a test runner prints (rspec, minitest), enough alone: a documentation-format run shows
+nothing else runner-like in its first KB (describe and example titles are plain prose)."""
 
 
 def compress(text: str, ctx: Context) -> Compressed:
@@ -133,7 +142,7 @@ def compress(text: str, ctx: Context) -> Compressed:
     )
     severe = index.verified(index.with_words(("error", "***")), _SEVERE_RE)
     signals = index.error_lines()
-    warnings = index.verified(index.with_words(("warn", "deprecat")), _WARNING_RE)
+    warnings = index.verified(index.with_words(("warn", "deprecat")), WARNING_RE)
     matches = index.query_lines(ctx.query)
     sel = Selection(index.lines, ctx)
 
@@ -166,7 +175,7 @@ def compress(text: str, ctx: Context) -> Compressed:
         sel.add(keep, notes={head: note} if note else None)
     for i in matches:
         take(i)
-    shapes = _Shapes(groups)
+    shapes = Shapes(groups, index.scan_lines)
     for i in deviant_lines(groups, covered):
         if shapes.stands_out(i, groups, index.scan_lines):
             take(i)
@@ -203,10 +212,15 @@ def compress(text: str, ctx: Context) -> Compressed:
         take(i)
     for _, _, last_row in block_heads(groups):
         sel.add([last_row])
-    last_shown: set[str] = set()  # the last line of each frequent shape, once
+    # The last line of each frequent shape, once; not of a kind of warning already shown with its count:
+    # its last instance (another file, another line number) says nothing more.
+    last_shown: set[str] = set()
+    warned = {shapes.of[groups.templates[i]] for i in warnings if i in sel}
     for t, i in sorted(groups.last.items(), key=lambda p: -p[1]):
-        if groups.counts[t] >= FREQUENT and t.strip() and i not in covered and shapes.of[t] not in last_shown:
-            last_shown.add(shapes.of[t])
+        shape = shapes.of[t]
+        frequent = groups.counts[t] >= FREQUENT and t.strip()
+        if frequent and i not in covered and shape not in last_shown and shape not in warned:
+            last_shown.add(shape)
             sel.add([i])
     cap = max(sel.used, int(ctx.max_tokens * CONTEXT_SHARE))
     for i in edge_lines(groups, covered, CONTEXT_LINES):
@@ -237,49 +251,6 @@ def compress(text: str, ctx: Context) -> Compressed:
 
     out = sel.render_lines(key, kept_note)
     return Compressed(out, "test:failures", ((key, payload),))
-
-
-class _Shapes:
-    """Templates with the names of tests, classes and modules masked too: lines alike but for a name.
-
-    Per-test and per-suite result lines (``test_x (pkg.Case) ... ok``, surefire's ``Tests run: 8,
-    Failures: 0 … -- in com.acme.FooTest``) each name another test, so each is a template of its own;
-    rare by template, they are the bulk of the run, not what stands out in it.
-    """
-
-    def __init__(self, groups: Groups) -> None:
-        self.of: dict[str, str] = {}
-        self.counts: Counter[str] = Counter()
-        self.first: dict[str, int] = {}
-        templates = list(groups.first)  # order of first appearance
-        # One regex pass over all templates joined (a run of 2,000 tests has 2,000 templates).
-        shapes = _NAME_RE.sub("<name>", "\n".join(templates)).split("\n")
-        if len(shapes) != len(templates):  # a template held a separator: stay correct
-            shapes = [_NAME_RE.sub("<name>", t) for t in templates]
-        for t, shape in zip(templates, shapes, strict=True):
-            self.of[t] = shape
-            self.counts[shape] += groups.counts[t]
-            self.first.setdefault(shape, groups.first[t])
-
-    def first_of(self, i: int, groups: Groups) -> int:
-        return self.first[self.of[groups.templates[i]]]
-
-    def count_of(self, i: int, groups: Groups) -> int:
-        return self.counts[self.of[groups.templates[i]]]
-
-    def stands_out(self, i: int, groups: Groups, lines: Sequence[str]) -> bool:
-        """A rare line worth showing: not a passing test's line, not one of many alike but for a name."""
-        return self.counts[self.of[groups.templates[i]]] < FREQUENT and not PASSED_RE.match(lines[i])
-
-
-_NAME_RE = re.compile(
-    r"(?<![\w.$])[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+"  # dotted: com.acme.FooTest, pkg.mod.Case
-    r"|\b[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+\b"  # CamelCase: InvoiceServiceTest
-    r"|\b[a-z][a-z0-9]*_\w+"  # snake_case: test_refund_partial
-    r"|\[(?=[^\]\n]{0,60}[a-z<])[^\]\n]{1,60}\]"  # thread, worker: [main], [pool-2-thread-1], [gw3]
-)
-"""Names of tests, classes, modules and threads: lines that differ only in them have the same shape.
-(A bracketed level such as ``[INFO]`` or ``[ERROR]`` has no lowercase letter and stays.)"""
 
 
 def _templates(index: LineIndex) -> list[str]:
