@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .._base import Compressed, Context
-from . import diff, gotest, logs, search, table, tests
+from . import diff, gotest, infra, logs, search, table, tests
 from .generic import compress_generic
 
 LooksLike = Callable[[str], bool]
@@ -21,6 +21,9 @@ TEXT_KINDS: list[tuple[str, LooksLike, Engine]] = [
     ("gotest", gotest.looks_like, gotest.compress),
     ("diff", diff.looks_like, diff.compress),
     ("test", tests.looks_like, tests.compress),
+    # Before search and logs: a plan opens with "aws_x.y: Refreshing state..." lines (path:text to a
+    # search), a CI console's lines start with timestamps; the steps are the structure.
+    ("infra", infra.looks_like, infra.compress),
     ("search", search.looks_like, search.compress),
     ("table", table.looks_like, table.compress),
     ("log", logs.looks_like, logs.compress),
