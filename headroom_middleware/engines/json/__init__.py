@@ -13,6 +13,7 @@ import orjson
 
 from .._base import Compressed, Context
 from ._lossless import Span, minified, spans_of, table_form
+from ._maps import record_maps
 from ._parse import parse
 from ._select import select
 from ._table import decode, looks_like_table
@@ -34,8 +35,8 @@ def compress_json(text: str, ctx: Context, *, ndjson: bool = False) -> Compresse
         rows = spans[0].item_bytes if spans and spans[0].path == () else [orjson.dumps(v) for v in value]
         mini_text = b"\n".join(rows).decode()
     else:
-        if not spans:  # no array: no table and no selection need the value; let a huge one go now
-            value = None
+        if not spans and not record_maps(value):
+            value = None  # nothing to table or crush: no later step needs the value; let a huge one go
         mini_text = mini.decode()
     del mini  # a second full copy of a huge document must not live on through the selection
     best, best_tokens, strategy = mini_text, ctx.count_tokens(mini_text), "json:minify"

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections import deque
 from typing import cast
 
+import orjson
+
 LEAF_DEPTH = 5
 """Object levels flattened below an item (list steps are free but capped in width)."""
 MAX_LEAVES = 400
@@ -87,6 +89,8 @@ def gather_columns(items: list[object]) -> dict[str, Column]:
             l_v = [x for x in nodes if type(x) is list]
             s_i = [i for i, x in zip(idxs, nodes, strict=True) if type(x) is not dict and type(x) is not list]
             s_v = [x for x in nodes if type(x) is not dict and type(x) is not list]
+        if s_i and depth < LEAF_DEPTH:
+            _embedded_records(path, depth, s_i, s_v, work)
         if s_i:
             if path in columns:
                 merged[path] = None  # the same path reached twice (a key spelled like a path)
@@ -117,6 +121,39 @@ def gather_columns(items: list[object]) -> dict[str, Column]:
         order = sorted(range(len(columns[path][0])), key=columns[path][0].__getitem__)
         columns[path] = ([columns[path][0][j] for j in order], [columns[path][1][j] for j in order])
     return columns
+
+
+EMBEDDED = "{}"
+"""Path step into a string holding a JSON object (``CloudTrailEvent{}.errorCode``)."""
+MAX_EMBEDDED_CHARS = 65536
+
+
+def _embedded_records(
+    path: str,
+    depth: int,
+    idxs: list[int],
+    vals: list[object],
+    work: deque[tuple[str, int, list[int], list[object]]],
+) -> None:
+    """Strings that hold a JSON object (CloudTrail's ``CloudTrailEvent``, a logged request body)
+    are records too: their fields join the columns under ``path{}``, so an ``errorCode`` inside one
+    is seen like any other field. Only columns whose first string looks like an object are parsed."""
+    first = vals[0]
+    if type(first) is not str or not first.startswith("{"):
+        return  # decided by the first value: a column of numbers is not scanned
+    e_i: list[int] = []
+    e_v: list[object] = []
+    for i, v in zip(idxs, vals, strict=True):
+        if type(v) is str and v.startswith("{") and v.endswith("}") and len(v) <= MAX_EMBEDDED_CHARS:
+            try:
+                parsed = orjson.loads(v)
+            except ValueError:  # not JSON after all, or lone surrogates
+                continue
+            if type(parsed) is dict:
+                e_i.append(i)
+                e_v.append(parsed)
+    if e_i:
+        work.append((f"{path}{EMBEDDED}", depth + 1, e_i, e_v))
 
 
 def value_key(value: object) -> object:

@@ -61,9 +61,13 @@ class Node:
     """Per item, which field and value signalled its error (-1: none); spreads overflowing errors."""
     elide: list[tuple[str, ...]] = field(default_factory=list)
     """Leaf paths a slim rendering leaves out of kept items after the first (constant or redundant)."""
+    keys: list[str] | None = None
+    """For an object of records (``_maps``): the key of each item; ``item_bytes`` are its entries."""
 
     @property
     def payload(self) -> bytes:
+        if self.keys is not None:
+            return b"{" + b",".join(self.item_bytes) + b"}"
         return b"[" + b",".join(self.item_bytes) + b"]"
 
     @property

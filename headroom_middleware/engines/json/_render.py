@@ -8,13 +8,14 @@ slim fields) are serialized again, as new objects.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import orjson
 
 from ... import _markers
 from ...ccr._keys import make_key
 from ._lossless import exact
+from ._maps import entry
 from ._nodes import Node
 from ._parse import Path, rebuild_with_marks
 from ._scalars import numeric_summary
@@ -65,6 +66,8 @@ def _render_node(
     parts = _render_parts(node, cfg, originals, shown)
     if parts is None:
         return None
+    if node.keys is not None:
+        return b"{" + b",".join(parts) + b"}"
     return b"[" + b",".join(parts) + b"]"
 
 
@@ -83,7 +86,7 @@ def _render_parts(
     gaps = top_level and not node.scalars
     for i in kept:
         if i - prev > 1 and gaps:
-            parts.append(_gap(node, prev, i))
+            parts.append(_note(node, f"…{prev + 1}", _gap(node, prev, i)))
         # Slim: one full item per kind of item in the whole output shows the shape; later ones drop
         # the fields that are constant or follow from another field.
         slim = cfg.slim and bool(node.elide) and node.pattern in shown
@@ -93,10 +96,12 @@ def _render_parts(
             item = node.item_bytes[i]
         else:
             changed = True
+            if node.keys is not None:  # an object's entry: its key, then the shortened value
+                item = entry(node.keys[i], item)
         parts.append(item)
         prev = i
     if prev < n - 1 and gaps:
-        parts.append(_gap(node, prev, n))
+        parts.append(_note(node, f"…{prev + 1}", _gap(node, prev, n)))
     dropped = n - len(kept)
     if dropped:
         if node.stored is None:  # once per array, however many renderings the budget tries
@@ -105,12 +110,19 @@ def _render_parts(
         key = node.stored[0]
         originals.append(node.stored)
         if cfg.titles and node.title is not None and dropped <= MAX_TITLES:
-            parts.append(orjson.dumps(_titles(node, node.title, kept)))
+            parts.append(_note(node, "…titles", orjson.dumps(_titles(node, node.title, kept))))
         note = _kept_note(node, kept, cfg.slim and bool(node.elide) and len(kept) > 1) if top_level else ""
-        parts.append(orjson.dumps(_markers.omitted(dropped, n, "items", key, note)))
+        unit = "items" if node.keys is None else "entries"
+        parts.append(_note(node, "…headroom", orjson.dumps(_markers.omitted(dropped, n, unit, key, note))))
     elif not changed:
         return None
     return parts
+
+
+def _note(node: Node, label: str, marker: bytes) -> bytes:
+    """A marker as an array element, or in an object of records as the value of an entry ``label``
+    (``…12`` for the gap that starts at entry 12: distinct labels keep the object's keys unique)."""
+    return marker if node.keys is None else entry(label, marker)
 
 
 def _titles(node: Node, path: tuple[str, ...], kept: list[int] | range) -> str:
@@ -133,11 +145,12 @@ def _gap(node: Node, prev: int, nxt: int) -> bytes:
     """Gap marker for the items between two kept ones, saying so when they repeat a neighbour."""
     count = nxt - prev - 1
     raw = node.item_bytes
+    unit = "items" if node.keys is None else "entries"  # entries differ in their keys: never identical
     if prev >= 0 and all(raw[j] == raw[prev] for j in range(prev + 1, nxt)):
-        return orjson.dumps(_markers.gap(count, "items identical to the previous one"))
+        return orjson.dumps(_markers.gap(count, f"{unit} identical to the previous one"))
     if nxt < len(raw) and all(raw[j] == raw[nxt] for j in range(prev + 1, nxt)):
-        return orjson.dumps(_markers.gap(count, "items identical to the next one"))
-    return orjson.dumps(_markers.gap(count, "items"))
+        return orjson.dumps(_markers.gap(count, f"{unit} identical to the next one"))
+    return orjson.dumps(_markers.gap(count, unit))
 
 
 def _kept_note(node: Node, kept: list[int] | range, slim: bool) -> str:
@@ -186,19 +199,26 @@ def _render_item(
     """Item ``i`` with its nested arrays crushed, long strings cut, and (``slim``) redundant fields
     left out; None when unchanged."""
     item = node.items[i]
+    cut = cfg.cut
+    signal = node.tier[i] == 1
+    if cut is not None and cut < SIGNAL_CUT and signal:
+        # An error or a query match is why the output exists: its messages, nested ones too, must
+        # stay readable when the budget cuts every other item's strings to a few words.
+        cut = SIGNAL_CUT
+        cfg = replace(cfg, cut=cut)
     replacements: dict[Path, bytes] = {}
     for kid in node.children[i]:
         out = _render_node(kid, cfg, originals, shown)
         if out is not None:
             replacements[kid.path] = out
-    if not replacements and not slim and (cfg.cut is None or len(node.item_bytes[i]) <= cfg.cut):
+    if not replacements and not slim and (cut is None or len(node.item_bytes[i]) <= cut):
         return None
     # Without nested crushes the rendering depends on the cut and slimness only: the budget search
     # renders the same items many times, so those are remembered.
-    memo_key = (i, cfg.cut, slim)
+    memo_key = (i, cut, slim)
     if not replacements and memo_key in node.memo:
         return node.memo[memo_key]
-    out = _assemble(item, replacements, cfg.cut, node.elide if slim else [])
+    out = _assemble(item, replacements, cut, node.elide if slim else [], node.title, signal)
     if out is not None and out == node.item_bytes[i]:
         out = None
     if not replacements:
@@ -211,8 +231,11 @@ def _assemble(
     replacements: dict[Path, bytes],
     cut: int | None,
     elide: list[tuple[str, ...]] | None = None,
+    title: tuple[str, ...] | None = None,
+    signal: bool = False,
 ) -> bytes | None:
-    """Compact JSON of ``value``, nested arrays replaced by their rendering, long strings cut."""
+    """Compact JSON of ``value``, nested arrays replaced by their rendering, long strings cut (the
+    ``title`` field, which names the record, only past its first line or ``TITLE_KEEP`` characters)."""
     if () in replacements:
         return replacements[()]
     marks = {path: f"\x00headroom-span-{n}\x00" for n, path in enumerate(replacements)}
@@ -220,7 +243,10 @@ def _assemble(
     if elide and type(rebuilt) is dict:
         rebuilt = _without(rebuilt, elide)
     if cut is not None:
-        rebuilt = _cut_strings(rebuilt, cut)
+        cut_value = _cut_strings(rebuilt, cut, embedded=signal)
+        if title is not None and cut < TITLE_KEEP:
+            _restore_title(cut_value, rebuilt, title)
+        rebuilt = cut_value
     text = orjson.dumps(rebuilt)
     for path, mark in marks.items():
         quoted = orjson.dumps(mark)
@@ -228,6 +254,20 @@ def _assemble(
             return None
         text = text.replace(quoted, replacements[path], 1)
     return text
+
+
+def _restore_title(cut_value: object, original: object, path: tuple[str, ...]) -> None:
+    """Put the title back into ``cut_value`` (a fresh copy made by ``_cut_strings``), cut at
+    ``TITLE_KEEP``: an issue's or a commit's title is what names it, a few words are not enough."""
+    for key in path[:-1]:
+        if type(cut_value) is not dict or type(original) is not dict:
+            return
+        cut_value, original = cut_value.get(key), original.get(key)
+    if type(cut_value) is not dict or type(original) is not dict:
+        return
+    text = original.get(path[-1])
+    if type(text) is str and path[-1] in cut_value:
+        cut_value[path[-1]] = _cut_strings(text, TITLE_KEEP)
 
 
 def _without(value: dict[str, object], paths: list[tuple[str, ...]]) -> dict[str, object]:
@@ -251,6 +291,10 @@ def _without(value: dict[str, object], paths: list[tuple[str, ...]]) -> dict[str
     return top
 
 
+TITLE_KEEP = 120
+"""The title field of kept records is cut no shorter than this."""
+SIGNAL_CUT = 100
+"""Strings of tier-1 items (errors, query matches) are never cut shorter than this."""
 CUT_DEPTH = 24
 _SPACE_RE = re.compile(r"\s")
 MAX_TITLES = 100
@@ -260,10 +304,18 @@ TOKEN_CUT = 96
 """Strings without spaces (ids, names, hashes) are cut only past this length: a cut id is useless."""
 
 
-def _cut_strings(value: object, cut: int, depth: int = 0) -> object:
-    """A copy of ``value`` with strings longer than ``cut`` shortened to their head (bounded depth)."""
+def _cut_strings(value: object, cut: int, depth: int = 0, *, embedded: bool = False) -> object:
+    """A copy of ``value`` with strings longer than ``cut`` shortened to their head (bounded depth).
+
+    ``embedded``: a string holding a JSON object is cut inside instead (its keys and short values
+    stay, its long values are cut), so the ``errorCode`` of an error's embedded event is not lost
+    with the tail of the string."""
     if isinstance(value, str):
         limit = cut if _SPACE_RE.search(value, 0, cut) else max(cut, TOKEN_CUT)
+        if embedded and len(value) > limit + 8 and value.startswith("{") and value.endswith("}"):
+            inner = _cut_embedded(value, cut, depth)
+            if inner is not None:
+                return inner
         if len(value) > limit + 8 and not value.startswith("\x00headroom-span-"):
             # The head reads best up to the end of its first line (a commit's subject, a message's
             # summary) when that line is short; otherwise the first ``cut`` characters.
@@ -274,7 +326,18 @@ def _cut_strings(value: object, cut: int, depth: int = 0) -> object:
     if depth >= CUT_DEPTH:
         return value
     if type(value) is dict:
-        return {k: _cut_strings(v, cut, depth + 1) for k, v in value.items()}
+        return {k: _cut_strings(v, cut, depth + 1, embedded=embedded) for k, v in value.items()}
     if type(value) is list:
-        return [_cut_strings(v, cut, depth + 1) for v in value]
+        return [_cut_strings(v, cut, depth + 1, embedded=embedded) for v in value]
     return value
+
+
+def _cut_embedded(value: str, cut: int, depth: int) -> str | None:
+    """``value`` (a JSON object in a string) with its own long strings cut; None when it is not one."""
+    try:
+        parsed = orjson.loads(value)
+        if type(parsed) is not dict:
+            return None
+        return orjson.dumps(_cut_strings(parsed, cut, depth + 1)).decode()
+    except (ValueError, TypeError):  # not JSON, lone surrogates, nesting past what orjson writes
+        return None

@@ -12,10 +12,12 @@ import math
 from collections.abc import Callable
 
 from .._base import Compressed, Context
+from ._derived import title_path
 from ._lossless import Span
+from ._maps import entry_bytes, record_maps, under
 from ._nodes import BAND, Node, build_nodes, score_nodes
 from ._render import RenderConfig, render_document
-from ._stats import query_terms, title_path
+from ._stats import query_terms
 
 CHEAP_SHARE = 0.03
 """Representatives and ordinary items are added while they cost at most this share of the input…"""
@@ -28,7 +30,7 @@ def select(
     value: object, spans: list[Span], ctx: Context, input_tokens: int, *, ndjson: bool = False
 ) -> Compressed | None:
     """The lossy form of ``value`` within ``ctx.max_tokens``; None when no selection fits."""
-    top = [Node(s.path, s.items, s.item_bytes, (s.path,)) for s in spans]
+    top = _top_nodes(value, spans)
     if not any(node.crushable for node in top):
         return None
     for node in top:
@@ -98,6 +100,17 @@ def select(
     text, originals, _ = base
     strategy = "json:select" if chosen.cut is None else "json:select+cut"
     return Compressed(text, strategy, tuple(originals), is_json=not ndjson)
+
+
+def _top_nodes(value: object, spans: list[Span]) -> list[Node]:
+    """A node per span, and per object of records (``_maps``): the arrays inside such an object are
+    its items' children, not nodes of their own."""
+    maps = record_maps(value)
+    paths = [p for p, _ in maps]
+    top = [Node(s.path, s.items, s.item_bytes, (s.path,)) for s in spans if not under(s.path, paths)]
+    for path, node in maps:
+        top.append(Node(path, list(node.values()), entry_bytes(node), (path,), keys=list(node)))
+    return top
 
 
 _Result = tuple[str, list[tuple[str, bytes]], int]

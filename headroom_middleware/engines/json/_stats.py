@@ -15,8 +15,7 @@ Each item gets a tier, lower is more important:
 - 3 weaker rarity, errors that most items carry, one representative per group of similar items;
 - 4 ordinary.
 
-Per population it also finds the fields a slim rendering may leave out, and (``title_path``) the
-field that names records in prose.
+Per population it also finds the fields a slim rendering may leave out (``_derived``).
 """
 
 from __future__ import annotations
@@ -30,7 +29,8 @@ from operator import eq
 from typing import cast
 
 from .._signals import ERROR_WORDS_RE, EXIT_FIELDS, LEVEL_FIELDS, STATUS_FIELDS, field_signals
-from ._leaves import VALUE_KEY_CHARS, Column, gather_columns, leaves, value_key
+from ._derived import elidable
+from ._leaves import VALUE_KEY_CHARS, Column, gather_columns, value_key
 from ._messages import note_messages
 from ._scalars import Note, change_points, outliers
 
@@ -60,6 +60,15 @@ _ERROR_STEMS = (
     "refused",
 )
 
+_NAMING_RE = re.compile(r"(?:name|description)$", re.I)
+"""Fields that name or describe a thing (``name``, ``metric_name``, ``EventName``, ``alarmDescription``):
+an error word there is part of what the thing is called, not a sign that it is in trouble."""
+
+_ERROR_FIELD_RE = re.compile(
+    r"^(?:error|err|exception|fault)(?:_?(?:code|message|msg|type|class|reason))?$", re.I
+)
+"""Fields whose name says the record failed when they hold a value (``error``, ``errorCode``)."""
+
 _Values = dict[str, dict[object, list[int]]]
 _Mark = Callable[[int, int, int], None]
 
@@ -72,6 +81,13 @@ def _column_signals(name: str, col: Column) -> tuple[list[int], bool]:
     """Items whose value in this column signals trouble, and whether the signal is strong."""
     hits: list[int] = []
     strong = False
+    if _NAMING_RE.search(name):
+        return hits, False  # names what a thing is (a metric "Errors", a package "p-timeout"), not its state
+    if _ERROR_FIELD_RE.search(name):
+        # ``errorCode: "AccessDenied"``, ``error: "upstream reset"``: the field says it is an error,
+        # whatever words the value uses; empty values and nulls (the usual case) say nothing.
+        hits = [i for i, v in zip(*col, strict=True) if type(v) is str and v.strip()]
+        return hits, bool(hits)
     if name.lower() in NAMED_SIGNALS:
         verdicts: dict[object, bool] = {}
         for i, v in zip(*col, strict=True):
@@ -267,7 +283,7 @@ def score(
             elif w > 0:
                 mark(i, 3, 0)
         groups = _representatives(n, values, present, tier, mark)
-        elide = _elidable(n, values, present)
+        elide = elidable(n, values, present)
     return tier, reasons, groups, elide, weight, kind
 
 
@@ -340,13 +356,21 @@ def _mark_occurrences(idx: list[int], n: int, note: Note, why: int) -> None:
 
 def _rare(n: int, values: _Values, present: dict[str, int], note: Note) -> None:
     limit = _categorical_limit(n)
+    # The leaves of one optional object (an ``assignee`` with 18 fields) are one rare field, not 18:
+    # a set of holders already weighed is not weighed again.
+    weighed: set[tuple[int, ...]] = set()
     for path, by_value in values.items():
         count = present[path]
         if count * 4 <= n:  # a field few items have: having it is rare
             holders = sorted({i for idx in by_value.values() for i in idx})
-            _mark_occurrences(holders, n, note, RARE)
+            if tuple(holders) not in weighed:
+                weighed.add(tuple(holders))
+                _mark_occurrences(holders, n, note, RARE)
             continue
-        if len(by_value) > limit or (len(by_value) < 2 and count == n):
+        if len(by_value) > limit:
+            _rare_in_tail(by_value, count, note)
+            continue
+        if len(by_value) < 2 and count == n:
             continue
         # Rare: at most a quarter of the items and at most half as common as the average value, so a
         # field whose values are all about equally common (latencies in a band) has no rare value.
@@ -360,6 +384,22 @@ def _rare(n: int, values: _Values, present: dict[str, int], note: Note) -> None:
                 for i in idx:
                     has[i] = 1
             _mark_occurrences([i for i in range(n) if not has[i]], n, note, RARE)
+
+
+TAIL_SINGLES = 2
+"""A long-tail column with more values seen once than this is a name column: none of them is rare."""
+
+
+def _rare_in_tail(by_value: dict[object, list[int]], count: int, note: Note) -> None:
+    """Values seen once in a column of labels too many for a category (GitHub label names: a dozen
+    values among 80 labels), when values repeat four times on average and only one or two stand
+    alone (``regression`` among ``bug``/``enhancement``); a column with many singletons names things."""
+    if len(by_value) * 4 > count:
+        return
+    singles = [idx for idx in by_value.values() if len(idx) == 1]
+    if 0 < len(singles) <= TAIL_SINGLES:
+        for idx in singles:
+            note(idx[0], 1.0, RARE)
 
 
 def _representatives(
@@ -396,61 +436,3 @@ def _representatives(
             mark(idx[0], 3, REPRESENTATIVE)
             sizes[idx[0]] = len(idx)
     return sizes
-
-
-def _elidable(n: int, values: _Values, present: dict[str, int]) -> list[str]:
-    """Object-only leaf paths that every item has and that add nothing once one item was shown:
-    constant values, or values that follow from an earlier field (same grouping of the items, like
-    ``author.url`` follows ``author.login``). All-distinct fields (ids) never count as redundant."""
-    out: list[str] = []
-    seen: dict[tuple[int, ...], str] = {}
-    for path, by_value in values.items():
-        if present[path] != n or "[]" in path or not path:
-            continue
-        if len(by_value) == 1:
-            if len(next(iter(by_value.values()))) == n:
-                out.append(path)
-            continue
-        if len(by_value) >= n or len(by_value) < 3 or len(by_value) * 4 < n:
-            continue  # ids stay; so do categorical fields (a state must never vanish from view)
-        label = [0] * n
-        ok = True
-        for k, idx in enumerate(by_value.values()):
-            for i in idx:
-                if label[i]:
-                    ok = False  # several values in one item (cannot happen without []): skip
-                label[i] = k + 1
-        if not ok:
-            continue
-        # Canonical labels: number the groups by first appearance.
-        relabel: dict[int, int] = {}
-        canon = tuple(relabel.setdefault(x, len(relabel)) for x in label)
-        if canon in seen:
-            out.append(path)
-        else:
-            seen[canon] = path
-    return out
-
-
-def title_path(items: list[object]) -> str | None:
-    """The field that names each record in prose (a commit message, an issue title), if there is one:
-    a top-level or nested string that nearly every record has, nearly always distinct, mostly with
-    spaces, with a short first line. Its first lines make a cheap index of the items left out."""
-    n = len(items)
-    if n < 4 or not all(type(x) is dict for x in items):
-        return None
-    stats: dict[str, list[str]] = {}
-    for x in items[:200]:
-        for path, v in leaves(x):
-            if type(v) is str and "[]" not in path:
-                stats.setdefault(path, []).append(v)
-    m = min(n, 200)
-    for path, vals in stats.items():
-        if len(vals) * 10 < m * 9 or len(set(vals)) * 10 < len(vals) * 9:
-            continue
-        firsts = [v.split("\n", 1)[0] for v in vals]
-        spaced = sum(1 for f in firsts if " " in f.strip())
-        lengths = sorted(len(f) for f in firsts)
-        if spaced * 2 >= len(vals) and 8 <= lengths[len(lengths) // 2] <= 100:
-            return path
-    return None
