@@ -21,18 +21,23 @@ from headroom_middleware._tokens import estimate_tokens
 from headroom_middleware.ccr import make_key
 from headroom_middleware.engines import Context, compress, detect
 from headroom_middleware.engines._detect import text_kind
-from headroom_middleware.engines.text import logs
-from headroom_middleware.engines.text._templates import template_of
+from headroom_middleware.engines.text import _logs_shapes, logs
+from headroom_middleware.engines.text._groups import group
+from headroom_middleware.engines.text._outliers import bare_number_outliers, template_outliers
+from headroom_middleware.engines.text._templates import template_of, templates_of
+from headroom_middleware.engines.text._textlines import LineIndex
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-LOG_FIXTURES = sorted((FIXTURES / "generated").glob("log_*.txt")) + sorted(
-    (FIXTURES / "generated").glob("logs_wild_*.txt")
+LOG_FIXTURES = (
+    sorted((FIXTURES / "generated").glob("log_*.txt"))
+    + sorted((FIXTURES / "generated").glob("logs_wild_*.txt"))
+    + sorted((FIXTURES / "generated").glob("logs_wild2_*.txt"))
 )
 
 
 def _needles() -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
-    for name in ("needles_text.json", "needles_logs_wild.json"):
+    for name in ("needles_text.json", "needles_logs_wild.json", "needles_logs_wild2.json"):
         entries = json.loads((FIXTURES / "generated" / name).read_text("utf-8"))
         out.update({e["file"]: e["needles"] for e in entries})
     return out
@@ -401,12 +406,12 @@ def test_compose_prefixed_traceback_is_one_unit_and_prefixes_stay_visible() -> N
 
 
 def test_kubectl_prefix_is_stripped_for_analysis_only() -> None:
-    assert logs._without_stream_prefix(
+    assert _logs_shapes.without_stream_prefix(
         "[pod/api-7d9f/api] a\n[pod/api-7d9f/api]   b\n[pod/api-x/api] c\n"
     ) == ("a\n  b\nc\n")
     # A level word before a pipe is no stream prefix.
     text = "INFO | started\nINFO | ready\nWARN | slow\n"
-    assert logs._without_stream_prefix(text) is text
+    assert _logs_shapes.without_stream_prefix(text) is text
 
 
 def test_continuation_lines_stay_with_their_head_and_repeat_once() -> None:
@@ -484,13 +489,136 @@ def test_a_table_printed_in_the_log_keeps_its_first_and_last_rows_only() -> None
         f"kernel: [  {1000 + 37 * k}]  0  {1000 + 37 * k}  {5000 + k} {name}" for k, name in enumerate(names)
     ]
     templates = [template_of(r) for r in rows]
-    assert logs._without_table_rows(list(range(len(rows))), templates) == [0, 1, len(rows) - 1]
+    assert _logs_shapes.without_table_rows(list(range(len(rows))), templates) == [0, 1, len(rows) - 1]
     # Fewer rows than a table, or rows not next to each other, stay rare lines.
-    assert logs._without_table_rows([0, 1, 2, 3], templates) == [0, 1, 2, 3]
-    assert logs._without_table_rows([0, 2, 4, 6, 8], templates) == [0, 2, 4, 6, 8]
+    assert _logs_shapes.without_table_rows([0, 1, 2, 3], templates) == [0, 1, 2, 3]
+    assert _logs_shapes.without_table_rows([0, 2, 4, 6, 8], templates) == [0, 2, 4, 6, 8]
 
 
 def test_apache_module_levels_are_errors_and_warnings() -> None:
     line = "[Wed Nov 25 10:00:00.123456 2026] [proxy:error] [pid 12:tid 9] AH01114: HTTP: failed to connect"
     assert logs._SEVERE_RE.search(line)
     assert logs._WARN_RE.search("[Wed Nov 25 10:00:00.123456 2026] [ssl:warn] [pid 12] AH01909: no cert")
+
+
+def _envoy(rng: random.Random, dur: int, size: int | None = None) -> str:
+    """An Envoy access line (Istio's text format): duration and sizes are bare numbers, no unit, no key."""
+    rx = size if size is not None else rng.randint(90, 400)
+    return (
+        f"[2026-11-25T09:00:{rng.randint(0, 59):02d}.{rng.randint(0, 999):03d}Z] "
+        f'"GET /v1/items/{rng.randint(1, 9999)} '
+        f'HTTP/1.1" 200 - via_upstream - "-" 0 {rx} {dur} {max(dur - 1, 1)} "-" "Go-http-client/1.1" '
+        f'"{rng.getrandbits(64):016x}" "catalog:8080" "10.42.1.{rng.randint(2, 90)}:8080" '
+        "outbound|8080||catalog"
+    )
+
+
+def _bare(lines: list[str]) -> list[tuple[int, str]]:
+    index = LineIndex("\n".join(lines))
+    return bare_number_outliers(index, group(templates_of(index.scan_lines, index.lowered)), set())
+
+
+def test_unit_less_duration_column_outlier_is_found_and_kept() -> None:
+    rng = random.Random(4)
+    lines = [_envoy(rng, rng.randint(4, 30)) for _ in range(1500)]
+    lines[900] = _envoy(rng, 30012)
+    assert [i for i, _ in _bare(lines)] == [900]
+    r = logs.compress("\n".join(lines), _ctx(800))
+    assert " 30012 30011 " in r.text and "(outlier: 30012, typical" in r.text
+
+
+def test_unit_less_column_of_two_populations_or_zeros_has_no_outlier() -> None:
+    rng = random.Random(5)
+    # Sizes of two endpoints in one template: a tenth are ten times the rest, a second mode, not outliers.
+    mixed = [
+        _envoy(rng, rng.randint(4, 30), rng.choice([200] * 9 + [40000]) + rng.randint(0, 50))
+        for _ in range(800)
+    ]
+    assert _bare(mixed) == []
+    zeros = [_envoy(rng, 10 + i % 3, 0) for i in range(800)]
+    zeros[400] = _envoy(rng, 11, 5)  # a median of 0 gives no scale to judge by
+    assert _bare(zeros) == []
+
+
+def test_bare_column_needs_a_plain_number_on_every_line() -> None:
+    rng = random.Random(6)
+    lines = [
+        f"2026-11-25 10:00:{i % 60:02d} job step {rng.choice(['7', 'x7'])} done {rng.randint(4, 30)}"
+        for i in range(400)
+    ]
+    lines[200] = "2026-11-25 10:00:00 job step 7 done 9000"
+    assert [i for i, _ in _bare(lines)] == [200]
+    lines = [f"2026-11-25 10:00:{i % 60:02d} job step {rng.randint(4, 30)} done" for i in range(400)]
+    lines[100] = "2026-11-25 10:00:00 job step 9000a done"  # not a number: the column is no series
+    lines[200] = "2026-11-25 10:00:00 job step 9000 done"
+    assert _bare(lines) == []
+
+
+def test_rounding_above_a_zero_median_is_no_outlier() -> None:
+    rng = random.Random(8)
+    lines = [
+        f"[2026-11-25T08:00:{i % 60:02d}] GC({i}) User={rng.uniform(0.03, 0.09):.2f}s Sys=0.00s"
+        for i in range(300)
+    ]
+    lines[100] = "[2026-11-25T08:00:00] GC(100) User=0.05s Sys=0.01s"
+    index = LineIndex("\n".join(lines))
+    groups = group(templates_of(index.scan_lines, index.lowered))
+    assert template_outliers(index, groups) == []
+    lines[200] = "[2026-11-25T08:00:00] GC(200) User=0.05s Sys=0.42s"
+    index = LineIndex("\n".join(lines))
+    groups = group(templates_of(index.scan_lines, index.lowered))
+    assert [i for i, _ in template_outliers(index, groups)] == [200]
+
+
+def _w3c(rng: random.Random, status: int, query: str = "-") -> str:
+    return (
+        f"2026-11-25 06:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d} 10.20.0.15 "
+        f"GET /api/orders {query} 443 - "
+        f"10.20.{rng.randint(1, 40)}.{rng.randint(2, 250)} Mozilla/5.0+(Windows+NT+10.0) - {status} 0 0 "
+        f"{rng.randint(200, 60000)} {rng.randint(300, 1800)} {rng.randint(5, 90)}"
+    )
+
+
+def test_w3c_server_error_found_by_its_status_column() -> None:
+    rng = random.Random(10)
+    head = ["#Software: Microsoft Internet Information Services 10.0", "#Version: 1.0",
+            "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip "
+            "cs(User-Agent) "
+            "cs(Referer) sc-status sc-substatus sc-win32-status sc-bytes cs-bytes time-taken"]  # fmt: skip
+    body = [_w3c(rng, 200, f"id={rng.randint(1, 9999)}") for _ in range(2000)]
+    body[1234] = _w3c(rng, 500, "id=4242")  # the same template as the 200s: only the column says it failed
+    lines = head + body
+    r = logs.compress("\r\n".join(lines) + "\r\n", _ctx(900))
+    assert "id=4242" in r.text and "1 error line" in r.text
+    # Without a #Fields header the column means nothing: no error is claimed.
+    r = logs.compress("\n".join(body), _ctx(900))
+    assert "error line" not in r.text
+
+
+def test_a_burst_of_one_error_is_one_line_with_its_count() -> None:
+    rng = random.Random(12)
+    lines = []
+    for i in range(4000):
+        status, rt = (502, 30 + rng.random()) if 2000 <= i < 2040 else (200, rng.uniform(0.01, 0.2))
+        lines.append(
+            f"10.0.{rng.randint(0, 9)}.{rng.randint(2, 250)} - - "
+            f"[25/Nov/2026:11:{i // 60 % 60:02d}:{i % 60:02d} +0000] "
+            f'"GET /api/v1/checkout HTTP/1.1" {status} 157 "-" "curl/8.5" rt={rt:.3f}'
+        )
+    r = logs.compress("\n".join(lines), _ctx(2000))
+    assert sum(1 for line in r.text.splitlines() if '" 502 ' in line) == 1
+    assert "(×40 like this, last at line 2,040)" in r.text
+
+
+@pytest.mark.parametrize("kv", [True, False])
+def test_templates_of_equals_template_of_line_by_line(kv: bool) -> None:
+    # templates_of skips its keyed-value and blank-run passes when the text holds none: same templates.
+    rng = random.Random(13)
+    sep = "=" if kv else " "
+    tails = ["", "  aligned", "\tx"] if kv else [""]  # blank runs only with the keyed values
+    lines = [
+        f"10:00:{i % 60:02d} INFO w{rng.randint(1, 9)} user{sep}{rng.choice(['ann', 'bob'])} "
+        f"took{sep}{rng.randint(1, 99)} {rng.choice(tails)}"
+        for i in range(300)
+    ]
+    assert templates_of(lines) == [template_of(line) for line in lines]

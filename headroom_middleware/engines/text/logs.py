@@ -4,8 +4,10 @@ Recognised by timestamp/level/source prefixes (ISO 8601, syslog, glog/klog, Apac
 JSON-ish lines, logcat, HDFS/Spark, level-first formats, a level word near the line start). Over the
 budget it shows, most important first: the first and last lines; every FATAL/ERROR line and stack trace,
 one per template with its count (a trace is one unit: header, first and last frames, first and last
-frames in the application's own code, exception line and causes); lines matching the query; numeric
-outliers (a duration or size far above the rest of its template, median/MAD); rows that break a block of
+frames in the application's own code, exception line and causes; an access log's 5xx, from its
+``"GET /x HTTP/1.1" 502`` or a W3C log's ``sc-status`` column, a burst of one as one line with its count);
+lines matching the query; numeric outliers (a duration or size far above the rest of its template,
+median/MAD, also a unit-less number column such as Envoy's duration); rows that break a block of
 alike rows; warnings and other error-signal lines, one per template; every line whose template is rare;
 then each remaining template once with its count and the line where it was last seen; then last
 occurrences and context near both ends. Gap markers show where lines were left out and the closing
@@ -26,7 +28,8 @@ import re
 from .._base import Compressed, Context
 from ._fit import Selection, plural, spread, stored_original, within_budget
 from ._groups import FREQUENT, deviant_lines, distinct_lines, edge_lines, group
-from ._outliers import template_outliers
+from ._logs_shapes import w3c_server_errors, without_stream_prefix, without_table_rows
+from ._outliers import bare_number_outliers, template_outliers
 from ._templates import templates_of
 from ._textlines import LineIndex, split_lines, strip_colors
 from ._traces import Trace, find_traces
@@ -94,13 +97,6 @@ _WARN_RE = re.compile(
     r"\b(?:WARN|WARNING)\b|(?i:level|lvl|severity|levelname)[\"']?\s*[=:]\s*[\"']?(?i:warn\w*)\b|^W\d{4} "
     r"|\[(?:\w+:)?warn\]"
 )
-_STREAM_PREFIX_RE = re.compile(
-    r"^(?:[\w.-]*[A-Za-z][\w.-]*[-_]\d+ *\| ?|\[(?:pod|deployment|job|statefulset|daemonset)/[^\]\s]+\] )",
-    re.MULTILINE,
-)
-"""A per-stream prefix: ``docker compose``'s ``web-1  | `` (v1: ``web_1``), ``kubectl logs --prefix``'s
-``[pod/name/container] ``. A compose service name always ends in its replica number."""
-_WORD_RE = re.compile(r"[A-Za-z_][\w-]*")
 _INDENTED_RE = re.compile(r"[ \t]+\S")
 _LEVEL_WORD_RE = re.compile(r"\b(?:FATAL|CRITICAL|CRIT|ERROR|ERR|SEVERE|EMERG|ALERT|PANIC)\b")
 
@@ -115,11 +111,6 @@ RECORD_SHOWN = 12
 """Continuation lines shown with their head line, at most (a long multi-line message is cut)."""
 FOLLOWERS_MAX = 6
 """Lines stamped like an error line (DETAIL, HINT, STATEMENT…) kept with it, at most."""
-TABLE_MIN = 6
-"""Consecutive rare lines shaped alike from this many on are a table printed in the log (see
-``_without_table_rows``)."""
-STREAM_SHARE = 0.6
-"""Share of the first lines that must carry a stream prefix for it to be stripped before analysis."""
 
 
 def looks_like(head: str) -> bool:
@@ -142,7 +133,7 @@ def compress(text: str, ctx: Context) -> Compressed:
         text = strip_colors(text)
     # Lines are shown as printed; they are analysed without a per-stream prefix (``web-1  | ``), which
     # would hide the indentation of a stack frame or a continuation line.
-    analysed = _without_stream_prefix(text)
+    analysed = without_stream_prefix(text)
     index = LineIndex(analysed)
     lines = index.lines if analysed is text else split_lines(text)
     n = len(lines)
@@ -157,6 +148,7 @@ def compress(text: str, ctx: Context) -> Compressed:
     severe_found = index.verified(index.with_words(_SEVERE_ROOTS), _SEVERE_RE)
     # Access logs carry no level word: a 5xx status is their error (keyed by its code below).
     status_of = {i: m.group(1).decode() for i, m in index.lines_matching(_HTTP_5XX_RE).items()}
+    status_of.update(w3c_server_errors(index))
     severe = sorted(
         {owner.get(i, i) for i in {*severe_found, *index.starting_with(_GLOG_RE["E"]), *status_of}} - in_trace
     )
@@ -165,8 +157,9 @@ def compress(text: str, ctx: Context) -> Compressed:
     severe_first: dict[str, int] = {}
     severe_last: dict[str, int] = {}
     severe_count: dict[str, int] = {}
+    kind_of: dict[int, str] = {}
     for i in severe:
-        k = groups.templates[i] + status_of.get(i, "")
+        k = kind_of[i] = groups.templates[i] + status_of.get(i, "")
         severe_first.setdefault(k, i)
         severe_last[k] = i
         severe_count[k] = severe_count.get(k, 0) + 1
@@ -233,8 +226,13 @@ def compress(text: str, ctx: Context) -> Compressed:
     for i in matches:
         take(i, full=True)
     outliers = template_outliers(index, groups)
+    outliers += bare_number_outliers(index, groups, in_trace | {i for i, _ in outliers})
     for i, note in outliers:
-        add(i, note)
+        # A burst of one error (502s that all waited 30 s) is shown by its first line and its count;
+        # its slowest lines, outliers of the template, would repeat it.
+        kind = kind_of.get(i)
+        if kind is None or severe_first[kind] == i or severe_count[kind] < FREQUENT:
+            add(i, note)
     for i in deviant_lines(groups, inner):
         take(i)
     for i in [*warns, *signals]:
@@ -244,7 +242,7 @@ def compress(text: str, ctx: Context) -> Compressed:
     rare_lines = [i for i in groups.rare_lines() if i not in in_trace]
     rare_records = {owner[i] for i in rare_lines if i in owner}
     rare = distinct_lines(sorted({owner.get(i, i) for i in rare_lines}), index.scan_lines)
-    rare = _without_table_rows(rare, groups.templates)
+    rare = without_table_rows(rare, groups.templates)
     cap = max(sel.used, int(ctx.max_tokens * RARE_SHARE))
     for i in spread(rare):
         take(i, limit=cap, full=i in rare_records)
@@ -253,8 +251,9 @@ def compress(text: str, ctx: Context) -> Compressed:
             take(i)
     for i in spread(rare):
         take(i, full=i in rare_records)
-    for i in severe_last.values():
-        take(i)
+    for k, i in severe_last.items():
+        if severe_count[k] < FREQUENT:  # a frequent error's note already says where it was last seen
+            take(i)
     for i in severe:
         take(groups.last[groups.templates[i]])
     # Last occurrences and the lines near both ends are context: they fill at most a share of the
@@ -286,19 +285,6 @@ def compress(text: str, ctx: Context) -> Compressed:
 
     out = sel.render_lines(key, kept_note)
     return Compressed(out, "log:templates", ((key, payload),))
-
-
-def _without_stream_prefix(text: str) -> str:
-    """``text`` without the stream prefix of its lines when most have one, else ``text`` itself.
-
-    ``docker compose`` prefixes every line with its service (``web-1  | ``), ``kubectl logs --prefix``
-    with its pod (``[pod/api-7d9f/api] ``). The line count is unchanged (a prefix holds no newline).
-    """
-    head = [line for line in text[:8192].split("\n")[:60] if line.strip()]
-    hits = sum(1 for line in head if _STREAM_PREFIX_RE.match(line))
-    if len(head) < 3 or hits < STREAM_SHARE * len(head):
-        return text
-    return _STREAM_PREFIX_RE.sub("", text)
 
 
 def _continuations(index: LineIndex, skip: set[int]) -> dict[int, list[int]]:
@@ -347,32 +333,6 @@ def _followers(lines: list[str], i: int, severe: set[int], conts: dict[int, list
             break
         out.append(j)
         j += len(conts.get(j, ())) + 1
-    return out
-
-
-def _without_table_rows(rare: list[int], templates: list[str]) -> list[int]:
-    """``rare`` without the inner rows of runs of consecutive rare lines shaped alike, ascending.
-
-    A log sometimes prints a table: the task list and memory report of a kernel OOM kill, a thread or
-    connection listing. Each row differs by a name, so each is rare, and together they would fill the
-    budget meant for the odd lines of the whole log. Rows are alike when their templates match once
-    words are masked too; a run of ``TABLE_MIN`` or more keeps its first two rows and its last.
-    """
-    shape_of: dict[str, str] = {}
-    out: list[int] = []
-    run: list[int] = []
-    run_shape = ""
-    for i in [*rare, -2]:
-        t = templates[i] if i >= 0 else ""
-        shape = shape_of.get(t)
-        if shape is None:
-            shape = shape_of[t] = _WORD_RE.sub("w", t)
-        if run and i == run[-1] + 1 and shape == run_shape:
-            run.append(i)
-            continue
-        out += run if len(run) < TABLE_MIN else [*run[:2], run[-1]]
-        run = [i]
-        run_shape = shape
     return out
 
 
