@@ -12,9 +12,13 @@ import importlib.util
 import json
 import os
 import statistics
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from headroom_middleware.ccr import make_key
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -107,3 +111,41 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
     rule = "  ".join("-" * w for w in widths)
     return "\n".join([line(cells[0]), rule, *(line(r) for r in cells[1:])])
+
+
+Pair = Callable[[str, bytes], bool]
+"""put then get one key; True when the get returned the original."""
+
+
+def measure_pairs(pair: Pair, threads: int, pairs: int) -> tuple[float, float]:
+    """(pairs per second over all threads, p99 pair latency in microseconds) of ``threads`` threads
+    each doing ``pairs`` put+get pairs of 1 KB on its own keys, all starting together behind a barrier."""
+    payloads = [[f"thread {t} item {i} ".encode() * 50 for i in range(pairs)] for t in range(threads)]
+    keys = [[make_key(p + str(time.perf_counter_ns()).encode()) for p in ps] for ps in payloads]
+    latencies: list[list[int]] = [[] for _ in range(threads)]
+    failures = [0]
+    barrier = threading.Barrier(threads + 1)
+
+    def work(t: int) -> None:
+        mine, data, lat = keys[t], payloads[t], latencies[t]
+        clock = time.perf_counter_ns
+        barrier.wait()
+        for i in range(pairs):
+            t0 = clock()
+            ok = pair(mine[i], data[i])
+            lat.append(clock() - t0)
+            if not ok:
+                failures[0] += 1
+
+    workers = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+    for w in workers:
+        w.start()
+    barrier.wait()
+    t0 = time.perf_counter()
+    for w in workers:
+        w.join()
+    wall = time.perf_counter() - t0
+    if failures[0]:
+        raise AssertionError(f"{failures[0]} keys put were not read back")
+    every = sorted(x for lat in latencies for x in lat)
+    return threads * pairs / wall, every[min(len(every) - 1, round(0.99 * (len(every) - 1)))] / 1000

@@ -18,9 +18,8 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -28,43 +27,7 @@ import headroom_middleware as hm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import table
-
-Pair = Callable[[str, bytes], bool]
-"""put then get one key; True when the get returned the original."""
-
-
-def measure(pair: Pair, threads: int, pairs: int) -> tuple[float, float]:
-    """(pairs per second over all threads, p99 pair latency in microseconds)."""
-    payloads = [[f"thread {t} item {i} ".encode() * 50 for i in range(pairs)] for t in range(threads)]
-    keys = [[hm.make_key(p + str(time.perf_counter_ns()).encode()) for p in ps] for ps in payloads]
-    latencies: list[list[int]] = [[] for _ in range(threads)]
-    failures = [0]
-    barrier = threading.Barrier(threads + 1)
-
-    def work(t: int) -> None:
-        mine, data, lat = keys[t], payloads[t], latencies[t]
-        clock = time.perf_counter_ns
-        barrier.wait()
-        for i in range(pairs):
-            t0 = clock()
-            ok = pair(mine[i], data[i])
-            lat.append(clock() - t0)
-            if not ok:
-                failures[0] += 1
-
-    workers = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
-    for w in workers:
-        w.start()
-    barrier.wait()
-    t0 = time.perf_counter()
-    for w in workers:
-        w.join()
-    wall = time.perf_counter() - t0
-    if failures[0]:
-        raise AssertionError(f"{failures[0]} keys put were not read back")
-    every = sorted(x for lat in latencies for x in lat)
-    return threads * pairs / wall, every[min(len(every) - 1, round(0.99 * (len(every) - 1)))] / 1000
+from _common import Pair, measure_pairs, table
 
 
 def ours(store: hm.Store) -> Pair:
@@ -143,8 +106,8 @@ def main() -> None:
 
     def compare(name: str, mine: Pair, theirs: Pair) -> None:
         for threads in (1, 8):
-            a = measure(mine, threads, pairs)
-            b = measure(theirs, threads, pairs)
+            a = measure_pairs(mine, threads, pairs)
+            b = measure_pairs(theirs, threads, pairs)
             rows.append(
                 [
                     name,

@@ -13,48 +13,24 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
-import time
 from pathlib import Path
 
 import headroom_middleware as hm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import table
+from _common import measure_pairs, table
 
 
 def run(stripes: int, threads: int, pairs: int) -> tuple[float, float]:
     """(pairs per second over all threads, p99 pair latency in microseconds)."""
     store = hm.MemoryStore(max_bytes=1 << 30, stripes=stripes)
-    payloads = [[f"thread {t} item {i} ".encode() * 50 for i in range(pairs)] for t in range(threads)]
-    keys = [[hm.make_key(p) for p in ps] for ps in payloads]
-    latencies: list[list[int]] = [[] for _ in range(threads)]
-    barrier = threading.Barrier(threads + 1)
 
-    def work(t: int) -> None:
-        mine, data, lat = keys[t], payloads[t], latencies[t]
-        clock = time.perf_counter_ns
-        barrier.wait()
-        for i in range(pairs):
-            t0 = clock()
-            store.put(mine[i], data[i])
-            got = store.get(mine[i])
-            lat.append(clock() - t0)
-            if got is None:
-                raise AssertionError("a key put within capacity was not readable")
+    def pair(key: str, data: bytes) -> bool:
+        store.put(key, data)
+        return store.get(key) is not None
 
-    workers = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
-    for w in workers:
-        w.start()
-    barrier.wait()
-    t0 = time.perf_counter()
-    for w in workers:
-        w.join()
-    wall = time.perf_counter() - t0
-    every = sorted(x for lat in latencies for x in lat)
-    p99 = every[min(len(every) - 1, round(0.99 * (len(every) - 1)))] / 1000
-    return threads * pairs / wall, p99
+    return measure_pairs(pair, threads, pairs)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ import random
 import shutil
 import sqlite3
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,20 +24,8 @@ import pytest
 import headroom_middleware as hm
 from headroom_middleware.ccr import SQLiteStore, Store, make_key
 
-
-class FakeClock:
-    """A wall clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _payload(tag: str, size: int) -> tuple[str, bytes]:
-    data = (tag.encode() * (size // max(len(tag), 1) + 1))[:size]
-    return make_key(data), data
+sys.path.insert(0, str(Path(__file__).parent))  # for store_helpers (importlib import mode)
+from store_helpers import FakeClock, payload
 
 
 def _rows(path: Path) -> dict[str, int]:
@@ -99,7 +88,7 @@ def test_round_trip_exact_bytes_and_survives_reopening(db: Path) -> None:
 
 def test_put_is_idempotent(db: Path) -> None:
     with SQLiteStore(db) as store:
-        key, data = _payload("x", 500)
+        key, data = payload("x", 500)
         assert store.put(key, data) is True
         assert store.put(key, bytearray(data)) is True  # type: ignore[arg-type]
         assert store.get(key) == data
@@ -125,13 +114,13 @@ def test_put_copies_mutable_buffers_and_rejects_wrong_types(db: Path) -> None:
 
 def test_payload_larger_than_max_bytes_is_refused_not_stored(db: Path) -> None:
     with SQLiteStore(db, max_bytes=1000) as store:
-        small, data = _payload("s", 10)
+        small, data = payload("s", 10)
         assert store.put(small, data)
-        key, big = _payload("b", 1001)
+        key, big = payload("b", 1001)
         assert store.put(key, big) is False
         assert store.get(key) is None
         assert store.get(small) == data  # a refusal evicts nothing
-        key, fits = _payload("f", 1000)
+        key, fits = payload("f", 1000)
         assert store.put(key, fits) is True
         assert store.get(key) == fits
         assert store.get(small) is None  # ... but a payload that fits makes room
@@ -142,9 +131,9 @@ def test_payload_larger_than_max_bytes_is_refused_not_stored(db: Path) -> None:
 
 
 def test_eviction_takes_the_oldest_put_first_and_reads_do_not_protect(db: Path) -> None:
-    clock = FakeClock()
+    clock = FakeClock(1_700_000_000.0)
     with SQLiteStore(db, max_bytes=300, timer=clock) as store:
-        a, b, c, d, e = (_payload(t, 100) for t in "abcde")
+        a, b, c, d, e = (payload(t, 100) for t in "abcde")
         for key, data in (a, b, c):
             clock.now += 1
             assert store.put(key, data)
@@ -163,9 +152,9 @@ def test_eviction_takes_the_oldest_put_first_and_reads_do_not_protect(db: Path) 
 
 
 def test_puts_at_the_same_instant_are_evicted_in_put_order(db: Path) -> None:
-    clock = FakeClock()  # never moves
+    clock = FakeClock(1_700_000_000.0)  # never moves
     with SQLiteStore(db, max_bytes=250, timer=clock) as store:
-        keys = [_payload(t, 100) for t in "pqrs"]
+        keys = [payload(t, 100) for t in "pqrs"]
         for key, data in keys:
             assert store.put(key, data)
         assert [store.get(k) is not None for k, _ in keys] == [False, False, True, True]
@@ -173,12 +162,12 @@ def test_puts_at_the_same_instant_are_evicted_in_put_order(db: Path) -> None:
 
 def test_byte_bound_holds_under_random_load(db: Path) -> None:
     rng = random.Random(7)
-    clock = FakeClock()
+    clock = FakeClock(1_700_000_000.0)
     live: dict[str, bytes] = {}
     with SQLiteStore(db, max_bytes=5000, timer=clock) as store:
         for i in range(600):
             clock.now += rng.random()
-            key, data = _payload(f"{i}:", rng.randint(0, 1300))
+            key, data = payload(f"{i}:", rng.randint(0, 1300))
             assert store.put(key, data) is True
             live[key] = data
             if i % 50 == 0:
@@ -196,13 +185,13 @@ def test_byte_bound_holds_under_random_load(db: Path) -> None:
 def test_running_total_stays_exact_when_another_tool_deletes_rows(db: Path) -> None:
     """The running total lives in triggers, so even rows deleted by another tool keep it exact."""
     with SQLiteStore(db, max_bytes=1000) as store:
-        keys = [_payload(t, 300) for t in "uvw"]
+        keys = [payload(t, 300) for t in "uvw"]
         for key, data in keys:
             assert store.put(key, data)
         with sqlite3.connect(db) as conn:
             conn.execute("DELETE FROM originals WHERE key = ?", (keys[0][0],))
         assert _meta_total(db) == 600
-        key, data = _payload("z", 400)
+        key, data = payload("z", 400)
         assert store.put(key, data)  # fits in 1000 - 600: no eviction needed
         assert [store.get(k) for k, _ in keys[1:]] == [d for _, d in keys[1:]]
     assert _meta_total(db) == 1000
@@ -212,9 +201,9 @@ def test_running_total_stays_exact_when_another_tool_deletes_rows(db: Path) -> N
 
 
 def test_ttl_expires_on_read_with_a_fake_clock(db: Path) -> None:
-    clock = FakeClock()
+    clock = FakeClock(1_700_000_000.0)
     with SQLiteStore(db, ttl_seconds=10, timer=clock) as store:
-        key, data = _payload("t", 100)
+        key, data = payload("t", 100)
         assert store.put(key, data)
         clock.now += 9.999
         assert store.get(key) == data
@@ -223,9 +212,9 @@ def test_ttl_expires_on_read_with_a_fake_clock(db: Path) -> None:
 
 
 def test_put_again_renews_the_lifetime(db: Path) -> None:
-    clock = FakeClock()
+    clock = FakeClock(1_700_000_000.0)
     with SQLiteStore(db, ttl_seconds=10, timer=clock) as store:
-        key, data = _payload("r", 100)
+        key, data = payload("r", 100)
         assert store.put(key, data)
         clock.now += 8
         assert store.put(key, data)
@@ -238,17 +227,17 @@ def test_put_again_renews_the_lifetime(db: Path) -> None:
 
 
 def test_expired_rows_are_purged_by_a_later_put(db: Path) -> None:
-    clock = FakeClock()
+    clock = FakeClock(1_700_000_000.0)
     with SQLiteStore(db, max_bytes=10_000, ttl_seconds=5, timer=clock) as store:
-        old = [_payload(t, 100) for t in "xy"]
+        old = [payload(t, 100) for t in "xy"]
         for key, data in old:
             assert store.put(key, data)
         clock.now += 4
-        young, data = _payload("young", 100)
+        young, data = payload("young", 100)
         assert store.put(young, data)
         assert len(_rows(db)) == 3
         clock.now += 2  # the first two expired, the young one has 3 s left
-        key, data = _payload("z", 100)
+        key, data = payload("z", 100)
         assert store.put(key, data)
         assert sorted(_rows(db)) == sorted([young, key])
         assert _meta_total(db) == 200
@@ -256,7 +245,7 @@ def test_expired_rows_are_purged_by_a_later_put(db: Path) -> None:
 
 def test_ttl_with_the_real_clock(db: Path) -> None:
     with SQLiteStore(db, ttl_seconds=0.05) as store:
-        key, data = _payload("real", 100)
+        key, data = payload("real", 100)
         assert store.put(key, data)
         assert store.get(key) == data
         time.sleep(0.12)
@@ -279,7 +268,7 @@ def _hammer(store: SQLiteStore, threads: int = 8, ops: int = 400) -> list[dict[s
         for i in range(ops):
             roll = rng.random()
             if roll < 0.5 or not mine:
-                key, data = _payload(f"t{n}/{i}/", rng.randint(1, 2000))
+                key, data = payload(f"t{n}/{i}/", rng.randint(1, 2000))
                 if not store.put(key, data):
                     errors.append(f"put refused {key}")
                 mine[key] = data
@@ -377,20 +366,20 @@ def test_a_store_used_before_fork_works_in_the_child(db: Path) -> None:
     if "fork" not in multiprocessing.get_all_start_methods():
         pytest.skip("no fork on this platform")
     with SQLiteStore(db) as store:
-        key, data = _payload("parent", 1000)
+        key, data = payload("parent", 1000)
         assert store.put(key, data) and store.get(key) == data  # the parent's pool holds a connection
         pid = os.fork()
         if pid == 0:  # the child: it must not reuse the parent's connection
             status = 1
             try:
-                status = 0 if store.get(key) == data and store.put(*_payload("child", 1000)) else 2
+                status = 0 if store.get(key) == data and store.put(*payload("child", 1000)) else 2
             finally:
                 os._exit(status)  # never back into pytest from the child
         _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 0
-        child_key, child_data = _payload("child", 1000)
+        child_key, child_data = payload("child", 1000)
         assert store.get(child_key) == child_data
-        assert store.put(*_payload("after", 10)) and store.get(key) == data
+        assert store.put(*payload("after", 10)) and store.get(key) == data
 
 
 # -- backend trouble: never an exception, refusal instead, lossless crush --------------------------
@@ -457,7 +446,7 @@ def test_unwritable_location_refuses_and_crush_stays_lossless(
     folder.mkdir()
     with _unwritable(folder), caplog.at_level(logging.WARNING, logger="headroom_middleware"):
         store = SQLiteStore(folder / "originals.db")  # not an error: the folder may become writable
-        key, data = _payload("ro", 100)
+        key, data = payload("ro", 100)
         assert store.put(key, data) is False
         assert store.get(key) is None
         r, rows = _crush_big_json(store)
@@ -471,12 +460,12 @@ def test_unwritable_location_refuses_and_crush_stays_lossless(
 def test_read_only_database_file_refuses_puts(tmp_path: Path) -> None:
     folder = tmp_path / "ro"
     path = folder / "originals.db"
-    key, data = _payload("kept", 100)
+    key, data = payload("kept", 100)
     with SQLiteStore(path) as store:
         assert store.put(key, data)
     with _unwritable(folder, path):
         store = SQLiteStore(path)
-        other, more = _payload("new", 100)
+        other, more = payload("new", 100)
         assert store.put(other, more) is False
         assert store.get(other) is None
         store.close()
@@ -487,13 +476,13 @@ def test_read_only_database_file_refuses_puts(tmp_path: Path) -> None:
 
 def test_locked_past_the_timeout_refuses_then_recovers(db: Path, caplog: pytest.LogCaptureFixture) -> None:
     store = SQLiteStore(db, timeout=0.05)
-    key, data = _payload("before", 100)
+    key, data = payload("before", 100)
     assert store.put(key, data)
     blocker = sqlite3.connect(db, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")  # another process holding the write lock
     try:
         with caplog.at_level(logging.WARNING, logger="headroom_middleware"):
-            new, more = _payload("during", 100)
+            new, more = payload("during", 100)
             assert [store.put(new, more) for _ in range(5)] == [False] * 5
             assert store.get(key) == data  # WAL: readers are not blocked by a writer
             r, rows = _crush_big_json(store)
@@ -522,7 +511,7 @@ def test_disk_full_refuses_and_keeps_what_was_stored(db: Path, caplog: pytest.Lo
     with _SmallDisk(db) as store, caplog.at_level(logging.WARNING, logger="headroom_middleware"):
         answers = {}
         for i in range(100):
-            key, data = _payload(f"full{i}", 3000)
+            key, data = payload(f"full{i}", 3000)
             answers[key] = (store.put(key, data), data)
         stored = [k for k, (ok, _) in answers.items() if ok]
         assert 0 < len(stored) < 100
@@ -541,7 +530,7 @@ def test_corrupt_file(tmp_path: Path) -> None:
     assert path.read_bytes().startswith(b"this is a text file")  # never overwritten
 
     broken = tmp_path / "broken.db"
-    keys = [_payload(f"c{i}", 3000) for i in range(20)]
+    keys = [payload(f"c{i}", 3000) for i in range(20)]
     with SQLiteStore(broken) as store:
         assert all(store.put(k, d) for k, d in keys)
     with sqlite3.connect(broken) as conn:  # the originals table's pages, found while the file is sound
@@ -552,13 +541,13 @@ def test_corrupt_file(tmp_path: Path) -> None:
         f.write(b"\xa5" * page_size)
     store = SQLiteStore(broken)  # the schema still reads, so this is only found at run time
     assert store.get(keys[0][0]) is None
-    assert store.put(*_payload("new", 100)) is False
+    assert store.put(*payload("new", 100)) is False
     store.close()
 
 
 def test_closed_store_refuses_quietly(db: Path) -> None:
     with SQLiteStore(db) as store:
-        key, data = _payload("k", 10)
+        key, data = payload("k", 10)
         assert store.put(key, data)
     assert store.put(key, data) is False
     assert store.get(key) is None

@@ -4,28 +4,18 @@ from __future__ import annotations
 
 import math
 import random
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from headroom_middleware.ccr import MemoryStore, Store, make_key
 from headroom_middleware.ccr._store import _stripe_index
 
-
-class FakeClock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _payload(tag: str, size: int) -> tuple[str, bytes]:
-    data = (tag.encode() * (size // max(len(tag), 1) + 1))[:size]
-    return make_key(data), data
+sys.path.insert(0, str(Path(__file__).parent))  # for store_helpers (importlib import mode)
+from store_helpers import FakeClock, payload
 
 
 def test_memory_store_is_a_store() -> None:
@@ -34,7 +24,7 @@ def test_memory_store_is_a_store() -> None:
 
 def test_put_then_get_returns_the_same_bytes() -> None:
     store = MemoryStore()
-    key, data = _payload("hello ", 1000)
+    key, data = payload("hello ", 1000)
     assert store.get(key) is None
     assert key not in store
     assert store.put(key, data) is True
@@ -46,7 +36,7 @@ def test_put_then_get_returns_the_same_bytes() -> None:
 
 def test_put_is_idempotent() -> None:
     store = MemoryStore()
-    key, data = _payload("x", 500)
+    key, data = payload("x", 500)
     assert store.put(key, data) is True
     assert store.put(key, data) is True
     assert len(store) == 1
@@ -76,19 +66,19 @@ def test_put_rejects_non_bytes() -> None:
 def test_payload_larger_than_a_stripe_is_refused_not_stored() -> None:
     store = MemoryStore(max_bytes=4000, stripes=4)
     assert store.stripe_bytes == 1000
-    key, big = _payload("b", 1001)
+    key, big = payload("b", 1001)
     assert store.put(key, big) is False
     assert store.get(key) is None
     assert key not in store
     assert store.bytes_used == 0
-    key, fits = _payload("f", 1000)
+    key, fits = payload("f", 1000)
     assert store.put(key, fits) is True
     assert store.get(key) == fits
 
 
 def test_eviction_takes_the_oldest_put_first_and_reads_do_not_protect() -> None:
     store = MemoryStore(max_bytes=300, stripes=1)
-    a, b, c, d, e = (_payload(t, 100) for t in "abcde")
+    a, b, c, d, e = (payload(t, 100) for t in "abcde")
     for key, data in (a, b, c):
         assert store.put(key, data)
     assert store.get(a[0]) == a[1]  # a read does not make "a" younger
@@ -106,7 +96,7 @@ def test_a_full_stripe_does_not_evict_other_stripes() -> None:
     store = MemoryStore(max_bytes=800, stripes=4)
     by_stripe: dict[int, list[tuple[str, bytes]]] = {}
     for i in range(400):
-        key, data = _payload(f"p{i}-", 100)
+        key, data = payload(f"p{i}-", 100)
         by_stripe.setdefault(_stripe_index(key, 4), []).append((key, data))
     assert sorted(by_stripe) == [0, 1, 2, 3]  # hex-prefix striping spreads keys over every stripe
     quiet_key, quiet_data = by_stripe[1][0]
@@ -132,7 +122,7 @@ def test_stripe_choice_is_deterministic_and_accepts_any_str_key() -> None:
 def test_ttl_expires_lazily_with_a_fake_clock() -> None:
     clock = FakeClock()
     store = MemoryStore(max_bytes=10_000, ttl_seconds=10, stripes=2, timer=clock)
-    key, data = _payload("t", 100)
+    key, data = payload("t", 100)
     assert store.put(key, data)
     clock.now += 9.999
     assert store.get(key) == data
@@ -146,7 +136,7 @@ def test_ttl_expires_lazily_with_a_fake_clock() -> None:
 def test_put_again_renews_the_lifetime() -> None:
     clock = FakeClock()
     store = MemoryStore(max_bytes=10_000, ttl_seconds=10, timer=clock)
-    key, data = _payload("r", 100)
+    key, data = payload("r", 100)
     assert store.put(key, data)
     clock.now += 8
     assert store.put(key, data)
@@ -159,11 +149,11 @@ def test_put_again_renews_the_lifetime() -> None:
 def test_expired_entries_free_their_bytes_for_new_ones() -> None:
     clock = FakeClock()
     store = MemoryStore(max_bytes=200, ttl_seconds=5, stripes=1, timer=clock)
-    old = [_payload(t, 100) for t in "xy"]
+    old = [payload(t, 100) for t in "xy"]
     for key, data in old:
         assert store.put(key, data)
     clock.now += 6
-    fresh = [_payload(t, 100) for t in "zw"]
+    fresh = [payload(t, 100) for t in "zw"]
     for key, data in fresh:
         assert store.put(key, data)
     assert [store.get(k) for k, _ in fresh] == [d for _, d in fresh]
@@ -172,7 +162,7 @@ def test_expired_entries_free_their_bytes_for_new_ones() -> None:
 
 def test_ttl_with_the_real_clock() -> None:
     store = MemoryStore(max_bytes=10_000, ttl_seconds=0.05)
-    key, data = _payload("real", 100)
+    key, data = payload("real", 100)
     assert store.put(key, data)
     assert store.get(key) == data
     time.sleep(0.12)
@@ -184,7 +174,7 @@ def test_byte_bound_holds_under_random_load() -> None:
     store = MemoryStore(max_bytes=5000, stripes=4)
     live: dict[str, bytes] = {}
     for i in range(3000):
-        key, data = _payload(f"{i}:", rng.randint(0, 1300))
+        key, data = payload(f"{i}:", rng.randint(0, 1300))
         stored = store.put(key, data)
         assert stored is (len(data) <= 1250)
         if stored:
@@ -200,7 +190,7 @@ def test_clear_len_contains() -> None:
     store = MemoryStore()
     keys = []
     for i in range(50):
-        key, data = _payload(f"c{i}", 64)
+        key, data = payload(f"c{i}", 64)
         store.put(key, data)
         keys.append(key)
     assert len(store) == 50
@@ -264,7 +254,7 @@ def _run_stress(
         for i in range(ops):
             roll = rng.random()
             if roll < 0.5 or not mine_keys:
-                key, data = _payload(f"t{n}/{i}/", rng.randint(1, 200))
+                key, data = payload(f"t{n}/{i}/", rng.randint(1, 200))
                 if store.put(key, data):
                     mine[key] = data
                     mine_keys.append(key)
