@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from headroom_middleware import _markers, estimate_tokens, make_key
 from headroom_middleware.engines import Context, detect
-from headroom_middleware.engines.text import _search_listings, _search_terms, search
+from headroom_middleware.engines.text import _search_json, _search_listings, _search_terms, search
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = ROOT / "fixtures" / "generated"
@@ -420,3 +420,140 @@ def test_base64_lines_are_not_a_path_listing() -> None:
     blob = base64.b64encode(bytes(rng.randrange(256) for _ in range(3000))).decode()
     lines = [blob[i : i + 64] for i in range(0, len(blob), 64)]
     assert not _search_listings.paths_mode(lines)
+
+
+# ------------------------------------------------------------------------------- wild shapes, round 2
+WILD2 = (
+    "search_wild2_rg_column_heading.txt",
+    "search_wild2_git_grep_p.txt",
+    "search_wild2_grep_c_zeros.txt",
+    "search_wild2_ack_grouped.txt",
+    "search_wild2_rg_json.txt",
+)
+
+
+@pytest.mark.parametrize("name", WILD2)
+def test_wild2_fixture_is_search_and_keeps_its_needles_in_view(name: str) -> None:
+    text = _read(name)
+    entries = json.loads((GENERATED / "needles_search_wild2.json").read_text("utf-8"))
+    needles = next(e["needles"] for e in entries if e["file"] == name)
+    assert detect(text) in ("search", "search_json")
+    out = search.compress(text, _ctx())
+    assert out.strategy == "search:files"
+    assert [n for n in needles if n not in out.text] == []
+    assert estimate_tokens(out.text) <= 4000 // search.TARGET_SHARE
+
+
+def _column_heading(definition: str) -> str:
+    """``rg -n --column --heading tenant_id``: line and column numbers like ``12:34:`` (a time of day to
+    a careless eye), 300 files of one or two matches, and ``definition`` in a file of its own."""
+    out: list[str] = []
+    for f in range(300):
+        if f == 150:
+            out += ["libs/tenancy.py", f"31:5:{definition}", ""]
+        out.append(f"services/svc_{f % 9}/mod_{f}.py")
+        out += [f"{10 + m}:{20 + f % 30}:{_ROW}" for m in range(1 + f % 2)]
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
+def test_column_heading_is_search_and_keeps_the_definition() -> None:
+    definition = "def resolve_tenant_id(request, *, allow_header=False) -> str:"
+    text = _column_heading(definition)
+    assert detect(text) == "search"
+    out = search.compress(text, _ctx()).text
+    assert f"31:5:{definition}" in out  # the column before the text does not hide the ``def``
+    assert "1 definitions of the searched name" in out
+
+
+def test_time_of_day_lines_are_not_numbered_matches() -> None:
+    lines = [
+        f"{h:02d}:{m:02d}:{s:02d} worker[12]: job {h * m} done" for h, m, s in [(9, 1, 5), (9, 2, 7)] * 10
+    ]
+    assert not search._heading_mode(lines)
+    minutes = [f"10:{m:02d}: job {m} done" for m in range(10, 40)]  # ``HH:MM: text``, no path line
+    assert not search._heading_mode(minutes)
+    one_file = [f"{n * 7}:{n % 40 + 1}:    total += row.amount_{n}" for n in range(1, 40)]
+    assert search._heading_mode(one_file)  # ``rg -n --column`` over one file
+
+
+def test_function_context_lines_are_context() -> None:
+    """``git grep -p``: ``path=12=func …`` names the enclosing function; it is context, dropped first, not
+    an unparsed line kept in view."""
+    lines = []
+    for f in range(200):
+        lines.append(
+            f"internal/pkg_{f % 7}/file_{f}.go={f + 3}=func (s *Store) Renew{f}(ctx context.Context) error {{"
+        )
+        lines += [
+            f"internal/pkg_{f % 7}/file_{f}.go:{f + 5 + m}:\tdeadline := now.Add(s.cfg.LeaseTimeout)"
+            for m in range(3)
+        ]
+    text = "\n".join(lines) + "\n"
+    assert detect(text) == "search"
+    kinds, _, paths = search._classify(search.split_lines(text), False, False)
+    assert search.OTHER not in kinds and kinds.count(search.CONTEXT) == 200 and len(paths) == 200
+    out = search.compress(text, _ctx()).text
+    assert "context lines dropped" in out and "=func" not in out
+
+
+def test_a_match_unlike_a_dozen_templates_stands_out() -> None:
+    """A polyglot repo: ten match shapes, each on a few percent of the matches, none a majority; the one
+    match shaped like none of them is kept."""
+    templates = [
+        "\tctx, cancel := context.WithTimeout(ctx, s.cfg.LeaseTimeout)",
+        "\tif time.Since(l.AcquiredAt) > s.cfg.LeaseTimeout {",
+        "\tdeadline := now.Add(s.cfg.LeaseTimeout)",
+        "        timeout = self.config.lease_timeout",
+        "    lease_timeout: float = 30.0",
+        "        if monotonic() - lease.acquired_at > self.lease_timeout:",
+        "        log.warning('lease_timeout hit for %s', job_id)",
+        "    lease_timeout: 30s",
+        '\t\treturn fmt.Errorf("job: lease_timeout %s exceeded", s.cfg.LeaseTimeout)',
+        "    self.lease_timeout = kwargs.pop('lease_timeout', 30)",
+    ]
+    lines = [f"src/m{f}/f{f}.x:{k + 1}:{templates[(f + k) % 10]}" for f in range(300) for k in range(3)]
+    odd = "src/odd/policy.go:46:\t\treturn 0 // lease_timeout disabled for batch"
+    text = "\n".join([*lines[:500], odd, *lines[500:]]) + "\n"
+    out = search.compress(text, _ctx()).text
+    assert odd in out and "1 matches unlike the rest" in out
+
+
+def _rg_json(matches: list[tuple[str, int, str]]) -> str:
+    out: list[str] = []
+    for path, line_no, text in matches:
+        data = {"path": {"text": path}, "lines": {"text": text + "\n"}, "line_number": line_no}
+        out.append(json.dumps({"type": "begin", "data": {"path": {"text": path}}}))
+        out.append(json.dumps({"type": "match", "data": {**data, "absolute_offset": 9, "submatches": []}}))
+        out.append(json.dumps({"type": "end", "data": {"path": {"text": path}, "stats": {"matches": 1}}}))
+    summary = {"elapsed_total": {"human": "0.01s"}, "stats": {"matches": len(matches), "searches": 900}}
+    out.append(json.dumps({"data": summary, "type": "summary"}))
+    return "\n".join(out) + "\n"
+
+
+def test_rg_json_is_read_as_grep_lines_and_stored_as_events() -> None:
+    matches = [(f"src/m{f}/f{f}.py", f + 1, f"    n = max_retries + {f}") for f in range(400)]
+    odd = "    max_retries = 0  # never retry charges"
+    matches.insert(200, ("src/pay/capture.py", 48, odd))
+    text = _rg_json(matches)
+    assert detect(text) == "search_json"
+    grep = _search_json.rg_json_to_grep(text)
+    assert grep.split("\n")[0] == "src/m0/f0.py:1:    n = max_retries + 0"
+    assert "rg summary: 401 matches in ? of 900 files searched (0.01s)" in grep
+    out = search.compress(text, _ctx())
+    assert out.strategy == "search:files"
+    assert f"src/pay/capture.py:48:{odd}" in out.text and '"type"' not in out.text
+    (key, payload), *_ = out.originals
+    assert payload == text.encode("utf-8") and key in out.text
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        '{"type":"begin","data":{"path":{"text":"a.py"}}}\n{"type":"end","data":{"path":{"text":"a.py"}}}',
+        '{"Time":"2026-01-01T00:00:00Z","Action":"run","Test":"TestX"}\n{"Time":"x","Action":"pass"}',
+        '{"type":"begin","data":{}}\n{"level":"info","msg":"x"}',
+    ],
+)
+def test_looks_like_rg_json_only_for_rg_events(head: str) -> None:
+    assert _search_json.looks_like_rg_json(head) is head.startswith('{"type":"begin","data":{"path"')

@@ -39,4 +39,4 @@ def text_kind(text: str) -> str:
 
 
 # Kinds whose content is JSON-shaped but better read by a text engine.
-_BEFORE_JSON = frozenset({"gotest"})
+_BEFORE_JSON = frozenset({"gotest", "search_json"})

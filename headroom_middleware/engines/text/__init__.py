@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from .._base import Compressed, Context
 from . import diff, gotest, infra, logs, search, table, tests
+from ._search_json import looks_like_rg_json
 from .generic import compress_generic
 
 LooksLike = Callable[[str], bool]
@@ -19,6 +20,8 @@ Engine = Callable[[str, Context], Compressed]
 TEXT_KINDS: list[tuple[str, LooksLike, Engine]] = [
     # (kind, looks_like, compress) — engines register here, most specific first.
     ("gotest", gotest.looks_like, gotest.compress),
+    # ``rg --json`` events are NDJSON, but the search engine reads them (as grep lines) better.
+    ("search_json", looks_like_rg_json, search.compress),
     ("diff", diff.looks_like, diff.compress),
     ("test", tests.looks_like, tests.compress),
     # Before search and logs: a plan opens with "aws_x.y: Refreshing state..." lines (path:text to a

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import operator
 import re
+import string
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Sequence
 from itertools import accumulate
 
@@ -134,3 +136,58 @@ def defined_names(texts: Sequence[str], term: str) -> list[tuple[int, str]]:
             if not found or found[-1][0] != k:
                 found.append((k, name))
     return found
+
+
+# Matches that stand out, and where the matched text starts.
+_AT_COLUMN_RE = re.compile(r"\d+:")
+_COLUMN_SAMPLE = 200
+_MAX_UNLIKE = 12
+"""More matches unlike the rest than this and none of them stands out."""
+_FREQUENT_SHARE = 50
+"""A shape on at least ``1 / _FREQUENT_SHARE`` of the matches is a common one."""
+_SHAPE_DELETE = bytes(string.ascii_letters + string.digits + "_", "ascii")
+_SHAPE_CHARS = 200
+READABLE_CHARS = 160
+"""A matched line longer than this (chars) reads as a blob, not as code."""
+
+
+def text_colons(lines: Sequence[str], matches: Sequence[int], prefix_colons: int) -> int:
+    """Colons before the matched text: ``prefix_colons``, plus one when nearly every match of a spread
+    sample has a column number there (``rg --column``, ``ack --column``, ``grep --column``)."""
+    if not matches:
+        return prefix_colons
+    step = max(1, len(matches) // _COLUMN_SAMPLE)
+    sample = [lines[i].split(":", prefix_colons)[-1] for i in matches[::step]]
+    columns = sum(1 for t in sample if _AT_COLUMN_RE.match(t))
+    return prefix_colons + 1 if columns >= 0.9 * len(sample) else prefix_colons
+
+
+def unlike_the_rest(lines: Sequence[str], matches: list[int], prefix_colons: int) -> list[int]:
+    """Matches whose line has a shape no other match has (when most matches share a few shapes).
+
+    A shape is the matched text with letters, digits and underscores deleted (``bytes.translate``, in
+    C): when most matches read ``if err := fooRetry(ctx, 3); err != nil {`` (shape ``  := (, );  != {``),
+    the one reading ``maxRetries := 0 // retries disabled`` is what the search turned up. When the
+    matches are all different (ordinary code), nothing is singled out.
+    """
+    if len(matches) < 20:
+        return []
+    texts = "\n".join(lines[i].split(":", prefix_colons)[-1][:_SHAPE_CHARS] for i in matches)
+    shapes = texts.encode("utf-8", "surrogatepass").translate(None, _SHAPE_DELETE).split(b"\n")
+    if len(shapes) != len(matches):
+        return []
+    counts = Counter(shapes)
+    common = sum(count for _, count in counts.most_common(max(3, len(counts) // 10)))
+    # Or a dozen shapes each on a few percent of the matches (a template per language of a polyglot
+    # repo): as few in effect, though no three of them make most.
+    frequent = max(3, len(matches) // _FREQUENT_SHARE)
+    common = max(common, sum(count for count in counts.values() if count >= frequent))
+    if common < 0.6 * len(matches):
+        return []
+    # A long run of escapes or base64 has a shape of its own by length alone: noise, not a finding.
+    rare = [
+        i
+        for i, shape in zip(matches, shapes, strict=True)
+        if counts[shape] == 1 and len(lines[i].split(":", prefix_colons)[-1]) <= READABLE_CHARS
+    ]
+    return rare if len(rare) <= _MAX_UNLIKE else []

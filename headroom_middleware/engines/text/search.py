@@ -2,7 +2,9 @@
 
 Lines are read as matches (``path:12:text``; ``path:text`` without ``-n``), context (``path-12-text``
 from ``-A/-B/-C``), ``--`` separators, or, for ``rg --heading``, a path line followed by ``12:text`` /
-``12-text`` lines (``grep -n`` over one file prints those lines alone). Over budget the engine drops
+``12-text`` lines (``grep -n`` over one file prints those lines alone). A column number after the line
+number (``--column``) is read as such; ``git grep -p`` function lines (``path=12=func f() {``) are
+context; ``rg --json`` events are read as the grep lines they stand for. Over budget the engine drops
 context lines first, then cuts every file to its first few matches plus a count, then samples one match
 only of the files with the fewest matches (a lone hit in a source file tells more than the first of a
 thousand in a vendored bundle) and gives the others a count, then leaves out files with the most
@@ -21,9 +23,7 @@ exact.
 from __future__ import annotations
 
 import re
-import string
 from bisect import bisect_left
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from itertools import accumulate, pairwise
@@ -32,6 +32,7 @@ from ... import _markers
 from ...ccr._keys import make_key
 from .._base import Compressed, Context
 from ._search_budget import fit_levels, render_selection, within_budget
+from ._search_json import looks_like_rg_json, rg_json_to_grep
 from ._search_listings import (
     MAX_OTHER,
     PATHISH_RE,
@@ -43,7 +44,15 @@ from ._search_listings import (
     rare_folders,
     split_folders,
 )
-from ._search_terms import defined_names, line_starts, query_lines, searched_term
+from ._search_terms import (
+    READABLE_CHARS,
+    defined_names,
+    line_starts,
+    query_lines,
+    searched_term,
+    text_colons,
+    unlike_the_rest,
+)
 from ._textlines import split_lines
 from .generic import compress_generic
 
@@ -54,8 +63,15 @@ _MATCH_RE = re.compile(r"([^\s:]+):(\d+):")
 _CONTEXT_RE = re.compile(r"([^\s:]+?)-(\d+)-")
 _AT_MATCH_RE = re.compile(r":\d+:")
 _AT_CONTEXT_RE = re.compile(r"-\d+-")
-# ``rg --heading``: the path on its own line, then ``12:text`` (match) or ``12-text`` (context).
-_NUMBERED_RE = re.compile(r"\d+([:-])")
+# ``git grep -p`` / ``-W``: the line naming the enclosing function, ``path=12=func Foo() {``, is context.
+_FUNC_CONTEXT_RE = re.compile(r"([^\s:=]+?)=(\d+)=")
+_AT_FUNC_RE = re.compile(r"=\d+=")
+# ``rg --heading``: the path on its own line, then ``12:text`` (match) or ``12-text`` / ``12=text``
+# (context).
+_NUMBERED_RE = re.compile(r"\d+([:=-])")
+# ``--column`` puts the column after the line number (``12:5:text``); a time of day (``12:05:33``)
+# has a digit after its second colon.
+_COLUMN_RE = re.compile(r"\d+:\d+:(?!\d)")
 # Compiler diagnostics look like grep hits (``a.c:12:5: warning: ...``); they belong to other engines.
 _DIAGNOSTIC_RE = re.compile(r"[^\s:]+:\d+:(?:\d+:)? (?:fatal )?(?:error|warning|note|hint)\b")
 _TIMESTAMP_RE = re.compile(r"\d{4}-\d\d-\d\d|\d\d:\d\d")
@@ -70,11 +86,8 @@ _BINARY_RE = re.compile(
 TARGET_SHARE = 5
 """Search output aims at ``max_tokens // TARGET_SHARE`` tokens (but at least ``MIN_TARGET``)."""
 MIN_TARGET = 400
-_MAX_UNLIKE = 12
-"""More matches unlike the rest than this and none of them stands out."""
-_SHAPE_DELETE = bytes(string.ascii_letters + string.digits + "_", "ascii")
-_SHAPE_CHARS = 200
-_READABLE_CHARS = 160
+PEEK = 4096
+"""Chars the ``rg --json`` test looks at, as the detector does."""
 _MAX_DEFS = 8
 """Definitions of the searched name kept in view (one per name, files ranked first come first)."""
 _RARE_MAX_MATCHES = 3
@@ -97,7 +110,7 @@ def _binary_path(line: str) -> str | None:
 
 
 def _is_context_line(line: str) -> bool:
-    return line == "--" or _CONTEXT_RE.match(line) is not None
+    return line == "--" or _CONTEXT_RE.match(line) is not None or _FUNC_CONTEXT_RE.match(line) is not None
 
 
 def _heading_mode(lines: Sequence[str]) -> bool:
@@ -106,11 +119,27 @@ def _heading_mode(lines: Sequence[str]) -> bool:
     sample = [line for line in lines[:SAMPLE_LINES] if line.strip() and line != "--"]
     if len(sample) < 3:
         return False
-    numbered = sum(1 for line in sample if _NUMBERED_RE.match(line) and not _TIMESTAMP_RE.match(line))
+    is_numbered = [
+        _NUMBERED_RE.match(line) is not None
+        and (_TIMESTAMP_RE.match(line) is None or _COLUMN_RE.match(line) is not None)
+        for line in sample
+    ]
+    numbered = sum(is_numbered)
     if numbered == len(sample):
-        return True
+        # No path line to vouch for them: most must not read as a time (``10:15: started`` is a log).
+        return sum(1 for line in sample if _TIMESTAMP_RE.match(line) is None) >= 0.5 * len(sample)
     paths = len(sample) - numbered
-    return numbered >= 0.6 * len(sample) and paths >= 1 and PATHISH_RE.match(sample[0]) is not None
+    if paths < 1 or PATHISH_RE.match(sample[0]) is None:
+        return False
+    if numbered >= 0.6 * len(sample):
+        return True
+    # Mostly one match per file: half the lines are paths, then each path must read as one (no spaces)
+    # and be followed by a numbered line.
+    return numbered >= paths and all(
+        is_numbered[k]
+        or (PATHISH_RE.fullmatch(line) is not None and k + 1 < len(sample) and is_numbered[k + 1])
+        for k, line in enumerate(sample[:-1])
+    )
 
 
 def looks_like(head: str) -> bool:
@@ -189,7 +218,11 @@ def _classify(lines: Sequence[str], heading: bool, plain: bool) -> tuple[bytearr
                     paths.append(line)
         elif cur and line.startswith(cur) and _AT_MATCH_RE.match(line, len(cur)):
             kinds[i] = MATCH
-        elif cur and line.startswith(cur) and _AT_CONTEXT_RE.match(line, len(cur)):
+        elif (
+            cur
+            and line.startswith(cur)
+            and (_AT_CONTEXT_RE.match(line, len(cur)) or _AT_FUNC_RE.match(line, len(cur)))
+        ):
             kinds[i] = CONTEXT
         elif plain and cur and line.startswith(cur) and line[len(cur) : len(cur) + 1] == ":":
             kinds[i] = MATCH
@@ -204,7 +237,7 @@ def _classify(lines: Sequence[str], heading: bool, plain: bool) -> tuple[bytearr
                 cur_id = ids.setdefault(cur, len(ids))
                 if cur_id == len(paths):
                     paths.append(cur)
-            elif _CONTEXT_RE.match(line):
+            elif _CONTEXT_RE.match(line) or _FUNC_CONTEXT_RE.match(line):
                 kinds[i] = CONTEXT  # its path is uncertain ("a-1-b.py-3-"): do not make it current
             else:
                 kinds[i] = OTHER
@@ -212,32 +245,13 @@ def _classify(lines: Sequence[str], heading: bool, plain: bool) -> tuple[bytearr
     return kinds, file_of, paths
 
 
-def _unlike_the_rest(lines: Sequence[str], matches: list[int], prefix_colons: int) -> list[int]:
-    """Matches whose line has a shape no other match has (when most matches share a few shapes).
-
-    A shape is the matched text with letters, digits and underscores deleted (``bytes.translate``, in
-    C): when most matches read ``if err := fooRetry(ctx, 3); err != nil {`` (shape ``  := (, );  != {``),
-    the one reading ``maxRetries := 0 // retries disabled`` is what the search turned up. When the
-    matches are all different (ordinary code), nothing is singled out.
-    """
-    if len(matches) < 20:
-        return []
-    texts = "\n".join(lines[i].split(":", prefix_colons)[-1][:_SHAPE_CHARS] for i in matches)
-    shapes = texts.encode("utf-8", "surrogatepass").translate(None, _SHAPE_DELETE).split(b"\n")
-    if len(shapes) != len(matches):
-        return []
-    counts = Counter(shapes)
-    common = sum(count for _, count in counts.most_common(max(3, len(counts) // 10)))
-    if common < 0.6 * len(matches):
-        return []
-    rare = [i for i, shape in zip(matches, shapes, strict=True) if counts[shape] == 1]
-    return rare if len(rare) <= _MAX_UNLIKE else []
-
-
 def compress(text: str, ctx: Context) -> Compressed:
     """Within budget, or when nothing may be dropped, pass through; over it, keep matches by file."""
     if not ctx.lossy or within_budget(text, ctx):
         return Compressed(text, "passthrough")
+    original = text  # what the store keeps: ``rg --json`` events are read as grep lines below
+    if text[:1] == "{" and looks_like_rg_json(text[:PEEK]):
+        text = rg_json_to_grep(text)
     lines = split_lines(text)
     n = len(lines)
     # Search results aim at a share of the budget: the file list, counts and first matches say where
@@ -250,7 +264,7 @@ def compress(text: str, ctx: Context) -> Compressed:
     heading, plain = _heading_mode(lines), _plain_mode(lines)
     kinds, file_of, paths = _classify(lines, heading, plain)
     if MATCH not in kinds:
-        return compress_generic(text, ctx)  # not search output after all
+        return compress_generic(original, ctx)  # not search output after all
     # Chars: a line this long (minified code, a generated blob) would crowd out a dozen readable hits.
     too_long = max(200, target.max_tokens // 2)
 
@@ -270,8 +284,8 @@ def compress(text: str, ctx: Context) -> Compressed:
     if len(always) > MAX_OTHER:  # many unparsed lines: show the first and last few, count the rest
         always = always[: MAX_OTHER // 2] + always[-MAX_OTHER // 2 :]
     asked = [i for i in query_lines(ctx.query, text, line_starts(lines)) if len(lines[i]) <= too_long]
-    prefix_colons = 1 if heading or plain else 2
-    unlike = _unlike_the_rest(lines, [i for f in per_file for i in f], prefix_colons)
+    prefix_colons = text_colons(lines, match_lines, 1 if heading or plain else 2)
+    unlike = unlike_the_rest(lines, [i for f in per_file for i in f], prefix_colons)
     file_start = [n] * len(paths)  # where each file's lines begin (its path line or first match)
     for i in reversed(range(n)):
         if kinds[i] in (MATCH, PATH) and file_of[i] >= 0:
@@ -308,7 +322,7 @@ def compress(text: str, ctx: Context) -> Compressed:
 
     def unreadable(f: int) -> bool:
         first = lines[per_file[f][0]]
-        return len(first) > _READABLE_CHARS or _binary_path(first) is not None
+        return len(first) > READABLE_CHARS or _binary_path(first) is not None
 
     def rank_key(f: int) -> tuple[bool, bool, bool, int, int]:
         if not per_file[f]:
@@ -355,7 +369,7 @@ def compress(text: str, ctx: Context) -> Compressed:
         cuts[:] = sorted(set(splits))
         return sorted(set(kept))
 
-    payload = text.encode("utf-8", "surrogatepass")
+    payload = original.encode("utf-8", "surrogatepass")
     key = make_key(payload)
     has_context = CONTEXT in kinds
 
