@@ -592,3 +592,162 @@ def test_bulk_data_paths() -> None:
     assert not _diff_files.is_data_path("package.json", 6)
     assert not _diff_files.is_data_path(".github/workflows/ci.yml", 20)
     assert not _diff_files.is_data_path("src/testdata_loader.py", 900)
+
+
+def _combined_diff(files: int) -> str:
+    out = []
+    for k in range(files):
+        out += [
+            f"diff --cc src/m{k}.py",
+            "index 1111111,2222222..3333333",
+            f"--- a/src/m{k}.py",
+            f"+++ b/src/m{k}.py",
+        ]
+        out.append("@@@ -1,40 -1,40 +1,60 @@@ def run(self):")
+        out += [f"   x{k}_{j} = {j}" if j % 3 else f" + y{k}_{j} = {j}" for j in range(60)]
+        if k == files // 2:
+            out += [
+                "++<<<<<<< HEAD",
+                " +    weight = old_rule()",
+                "++=======",
+                "+     weight = new_rule()",
+                "++>>>>>>> topic",
+            ]
+    return "\n".join(out) + "\n"
+
+
+def test_combined_diff_is_detected_and_changes_in_any_parent_column_count() -> None:
+    text = _combined_diff(30)
+    assert detect(text) == "diff"
+    kinds, files = _diff_parse.parse(text.split("\n"))
+    assert len(files) == 30 and files[0].path == "src/m0.py"
+    lines = text.split("\n")
+    second_column = lines.index(" + y0_0 = 0")
+    assert kinds[second_column] == _diff_parse.ADD  # a change against the second parent only
+    out = diff.compress(text, _ctx()).text
+    assert "++<<<<<<< HEAD" in out and "++>>>>>>> topic" in out  # a conflict left in a file always shows
+    assert " +    weight = old_rule()" in out and "+     weight = new_rule()" in out  # both of its sides
+
+
+def test_conflict_marker_is_not_a_heading_underline() -> None:
+    assert _diff_parse.is_conflict_marker("=======")
+    assert _diff_parse.is_conflict_marker("<<<<<<< HEAD")
+    assert not _diff_parse.is_conflict_marker("===========")
+    assert not _diff_parse.is_conflict_marker("<<<<<<<<<<")
+
+
+def test_svn_index_header_opens_the_file_and_nonexistent_side_marks_deletion() -> None:
+    lines = [
+        "Index: src/A.java",
+        "=" * 67,
+        "--- src/A.java\t(revision 12)",
+        "+++ src/A.java\t(working copy)",
+        "@@ -1,2 +1,2 @@",
+        "-int a;",
+        "+int b;",
+        " }",
+        "Index: src/B.java",
+        "=" * 67,
+        "--- src/B.java\t(revision 12)",
+        "+++ src/B.java\t(nonexistent)",
+        "@@ -1,2 +0,0 @@",
+        "-x",
+        "-y",
+        "",
+        "Property changes on: src/A.java",
+        "_" * 67,
+        "Modified: svn:keywords",
+        "## -1 +1 ##",
+        "-Id",
+        "+Id Revision",
+    ]
+    kinds, files = _diff_parse.parse(lines)
+    assert [f.path for f in files] == ["src/A.java", "src/B.java"]
+    assert kinds[0] == _diff_parse.KEY and kinds[1] == kinds[2] == kinds[3] == _diff_parse.MINOR
+    assert files[1].deleted and not files[0].deleted
+    assert kinds[17] == _diff_parse.MINOR and kinds[19] == _diff_parse.HUNK and kinds[20] == _diff_parse.DEL
+
+
+def test_a_run_of_moved_files_collapses_and_the_changed_rename_stays() -> None:
+    out = []
+    for k in range(300):
+        old, new = f"internal/p/f{k}.go", f"pkg/p/f{k}.go"
+        out += [f"diff --git a/{old} b/{new}"]
+        if k == 200:
+            out += [
+                "similarity index 70%",
+                f"rename from {old}",
+                f"rename to {new}",
+                f"--- a/{old}",
+                f"+++ b/{new}",
+            ]
+            out += [
+                "@@ -1,3 +1,3 @@",
+                " package p",
+                "-func Read(off int) error {",
+                "+func Read(off int, verify bool) error {",
+                " }",
+            ]
+            continue
+        out += ["similarity index 100%", f"rename from {old}", f"rename to {new}"]
+    text = "\n".join(out) + "\n"
+    _, files = _diff_parse.parse(text.split("\n"))
+    assert files[0].moved and not files[200].moved
+    res = diff.compress(text, _ctx()).text
+    assert "rename to pkg/p/f200.go" in res and "+func Read(off int, verify bool) error {" in res
+    assert "rename to pkg/p/f17.go" not in res
+    assert "200 files under" in res  # one marker for the run before the real change
+
+
+def test_git_log_without_patches_keeps_every_subject() -> None:
+    out = []
+    for k in range(150):
+        out += [
+            f"commit {k:040x}",
+            "Author: A U Thor <a@example.com>",
+            "Date:   Tue Nov 24 16:42:11 2026 +0000",
+            "",
+        ]
+        out += [
+            f"    area{k % 7}: change number {k} of the thing",
+            "",
+            "    A longer body that explains it.",
+            "",
+        ]
+        out += [f" src/file{k}.rs | 12 ++++++------", " 1 file changed, 6 insertions(+), 6 deletions(-)", ""]
+    text = "\n".join(out)
+    assert detect(text) == "diff"
+    res = diff.compress(text, _ctx())
+    assert res.strategy == "diff:files"
+    assert all(f"change number {k} of the thing" in res.text for k in range(150))
+    assert "A longer body" not in res.text
+
+
+def test_word_diff_lines_without_prefix_stay_in_their_hunk() -> None:
+    lines = [
+        "diff --git a/f.md b/f.md",
+        "index 79ac78c..70b27eb 100644",
+        "--- a/f.md",
+        "+++ b/f.md",
+        "@@ -1,6 +1,6 @@",
+        "alpha",
+        "  beta [-gamma-]{+GAMMA+}",
+        "delta",
+        "",
+        "-- comment {+changed+}",
+        "[-removed line-]",
+        "{+added line+}",
+    ]
+    kinds, files = _diff_parse.parse(lines)
+    assert [kinds[i] for i in (5, 6, 9, 10, 11)] == [
+        _diff_parse.CONTEXT,
+        _diff_parse.ADD,
+        _diff_parse.ADD,
+        _diff_parse.DEL,
+        _diff_parse.ADD,
+    ]
+    assert files[0].hunks[0].changed == [6, 9, 10, 11]
+    assert _diff_parse.PREAMBLE not in kinds[5:]  # no content line is mistaken for text outside the diff
+    # An ordinary diff whose added line happens to hold such marks is read as before.
+    plain = ["--- a/x", "+++ b/x", "@@ -1 +1 @@", "-a", "+re = r'{+x+}'"]
+    assert _diff_parse.parse(plain)[0][3:] == bytearray([_diff_parse.DEL, _diff_parse.ADD])

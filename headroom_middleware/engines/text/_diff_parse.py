@@ -1,6 +1,6 @@
 """Reading a diff: the kind of every line (file headers, hunks, changed lines, commit headers, ``--stat``
 lines, mail headers) and the file sections with their hunks, for git, ``diff -u``/``-ruN``, ``git log -p``,
-``git show`` and ``git format-patch`` output."""
+``git show``, ``git format-patch``, ``svn diff``, combined (``diff --cc``) and ``--word-diff`` output."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from ._diff_files import BANNER_LINES, MINIFIED_LINE_CHARS, has_banner, is_data_
 # AUTHOR (``Author:``/``Date:``/``Merge:``), BODY (the rest of a commit message) and STAT
 # (``--stat``/``--summary`` lines) only while they leave room for the changes.
 KEY, MINOR, HUNK, ADD, DEL, CONTEXT, NOTE, PREAMBLE, COMMIT, AUTHOR, BODY, STAT = range(12)
-_HUNK_RE = re.compile(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+# ``svn diff`` writes a property's change (``svn:keywords``…) as a hunk between ``##`` marks.
+_HUNK_RE = re.compile(r"(?:@@|##) -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? (?:@@|##)")
 _KEY_HEADER_PREFIXES = (
     "new file mode",
     "deleted file mode",
@@ -31,7 +32,8 @@ _KEY_HEADER_PREFIXES = (
     "GIT binary patch",
 )
 _SUBMODULE_PREFIXES = ("+Subproject commit", "-Subproject commit")
-_EPOCH_RE = re.compile(r"\s(?:1970-01-01|1969-12-31) \d\d:\d\d:\d\d")
+# A side that does not exist: ``diff -N`` dates it at the epoch, ``svn diff`` labels it ``(nonexistent)``.
+_EPOCH_RE = re.compile(r"\s(?:1970-01-01|1969-12-31) \d\d:\d\d:\d\d|\t\(nonexistent\)")
 _TRAILING_TIME_RE = re.compile(r"\s\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?: [+-]\d{4})?$")
 COMMIT_RE = re.compile(r"commit [0-9a-f]{7,64}\b")
 _COMMIT_FIELDS = ("Merge:", "Author:", "AuthorDate:", "Commit:", "CommitDate:", "Date:")
@@ -39,6 +41,14 @@ _MAIL_RE = re.compile(r"From [0-9a-f]{40} ")  # ``git format-patch`` (and GitHub
 _STAT_TAIL_RE = re.compile(r"\d+(?: \+*-*)?|Bin(?: \d+ -> \d+ bytes)?")
 _STAT_SUMMARY_RE = re.compile(r" \d+ files? changed")
 _SUMMARY_PREFIXES = (" create mode ", " delete mode ", " rename ", " copy ", " mode change ")
+_SIMILARITY_RE = re.compile(r"similarity index (\d+)%")
+MOVED_SIMILARITY = 90
+"""A rename or copy at least this similar, with at most ``MOVED_CHANGES`` changed lines, only moved a file."""
+MOVED_CHANGES = 6
+# What a merge leaves in a file when it could not resolve a conflict (after the diff's prefix columns).
+_CONFLICT_MARKERS = ("<<<<<<<", ">>>>>>>", "|||||||")
+CONFLICT_LINES = 24
+"""A conflict left in a file with at most this many lines between its markers shows whole: both sides."""
 
 
 def _is_stat(line: str) -> bool:
@@ -47,6 +57,15 @@ def _is_stat(line: str) -> bool:
         return False
     cut = line.rfind(" | ")
     return cut > 1 and _STAT_TAIL_RE.fullmatch(line[cut + 3 :].strip()) is not None
+
+
+def is_conflict_marker(code: str) -> bool:
+    """True for a line a merge leaves in a conflicted file: ``<<<<<<< HEAD``, ``=======``, ``>>>>>>> b``
+    (a longer run of ``=`` is a heading's underline, not a marker)."""
+    code = code.rstrip("\r")
+    if code == "=======":
+        return True
+    return code.startswith(_CONFLICT_MARKERS) and code[7:8] in (" ", "")
 
 
 def has_stat_graph(line: str) -> bool:
@@ -65,6 +84,8 @@ class FileSection:
     deleted: bool = False
     generated: bool = False
     data: bool = False
+    similarity: int = 0  # a rename's or copy's ``similarity index``
+    moved: bool = False  # a rename or copy that changed (almost) nothing: see ``MOVED_SIMILARITY``
     hunks: list[Hunk] = field(default_factory=list)
 
 
@@ -98,8 +119,23 @@ def parse(lines: Sequence[str]) -> tuple[bytearray, list[FileSection]]:
     hunk: Hunk | None = None
     old_left = new_left = 0
     loose = False  # a hunk whose header had no counts (combined diffs): runs while lines look like hunk lines
+    columns = 1  # prefix columns of the hunk's lines: one per parent (``@@@`` for a two-parent merge)
+    words = _is_word_diff(lines)
     for i, line in enumerate(lines):
         first = line[:1]
+        if (
+            hunk is not None
+            and words
+            and (old_left > 0 or new_left > 0)
+            and not line.startswith(("diff ", "@@"))
+        ):
+            kind, old_used, new_used = _word_line(line)
+            kinds[i] = kind
+            old_left -= old_used
+            new_left -= new_used
+            if kind != CONTEXT:
+                hunk.changed.append(i)
+            continue
         if hunk is not None:
             # A ``---``/``+++`` pair opens the next file when the hunk has no counts or an ``@@`` follows
             # (hand-edited diffs get counts wrong; a removed ``-- x`` then added ``++ y`` line pair does not).
@@ -112,13 +148,14 @@ def parse(lines: Sequence[str]) -> tuple[bytearray, list[FileSection]]:
             counting = old_left > 0 or new_left > 0 or loose
             # "\ No newline at end of file" follows the hunk's last line, after its counts ran out.
             if ((counting and (first in (" ", "+", "-") or not line)) or first == "\\") and not header_ahead:
-                if first == "+":
-                    kinds[i] = KEY if line.startswith(_SUBMODULE_PREFIXES) else ADD
-                    new_left -= 1
-                    hunk.changed.append(i)
-                elif first == "-":
-                    kinds[i] = KEY if line.startswith(_SUBMODULE_PREFIXES) else DEL
-                    old_left -= 1
+                # A combined diff (``diff --cc``) has one prefix column per parent: a sign in any is a change.
+                prefix = line[:columns] if columns > 1 else first
+                sign = "-" if "-" in prefix else "+" if "+" in prefix else first
+                if sign in ("+", "-"):
+                    key = line.startswith(_SUBMODULE_PREFIXES) or is_conflict_marker(line[len(prefix) :])
+                    kinds[i] = KEY if key else ADD if sign == "+" else DEL
+                    new_left -= sign == "+"
+                    old_left -= sign == "-"
                     hunk.changed.append(i)
                 elif first == "\\":
                     kinds[i] = NOTE
@@ -129,7 +166,7 @@ def parse(lines: Sequence[str]) -> tuple[bytearray, list[FileSection]]:
                 continue
             hunk.end = i
             hunk = None
-        if line.startswith("@@"):
+        if line.startswith("@@") or (line.startswith("## -") and _HUNK_RE.match(line)):
             if cur is None:
                 cur = FileSection(i)
                 files.append(cur)
@@ -138,6 +175,7 @@ def parse(lines: Sequence[str]) -> tuple[bytearray, list[FileSection]]:
             cur.hunks.append(hunk)
             m = _HUNK_RE.match(line)
             loose = m is None
+            columns = max(1, len(line) - len(line.lstrip("@")) - 1)
             if m is not None:
                 old_left = 1 if m.group(2) is None else int(m.group(2))
                 new_left = 1 if m.group(4) is None else int(m.group(4))
@@ -147,9 +185,23 @@ def parse(lines: Sequence[str]) -> tuple[bytearray, list[FileSection]]:
             cur.path = _path_of_git_header(line) if cur.git else line.rstrip("\r").rsplit(" ", 1)[-1]
             files.append(cur)
             kinds[i] = KEY
+        elif line.startswith("Index: ") and i + 1 < n and lines[i + 1].startswith("====="):
+            # ``svn diff`` (and ``cvs diff``) name the file on an ``Index:`` line above a rule of ``=``.
+            cur = FileSection(i, named=True, path=line[7:].strip())
+            files.append(cur)
+            kinds[i] = KEY
+        elif (
+            cur is not None
+            and cur.named
+            and not cur.hunks
+            and i == cur.start + 1
+            and line.startswith("=====")
+        ):
+            kinds[i] = MINOR
         elif line.startswith("--- ") and i + 1 < n and lines[i + 1].startswith("+++ "):
-            # ``diff -ruN a/x b/x`` right above names the same file as this ``---`` line.
-            if cur is None or cur.hunks or not (cur.git or (cur.named and cur.start == i - 1)):
+            # ``diff -ruN a/x b/x`` (or ``Index: x`` and its rule) right above names the same file.
+            opened = cur is not None and cur.named and all(kinds[j] == MINOR for j in range(cur.start + 1, i))
+            if cur is None or cur.hunks or not (cur.git or opened):
                 cur = FileSection(i)
                 files.append(cur)
             cur.new = cur.new or line[4:].startswith("/dev/null") or _EPOCH_RE.search(line) is not None
@@ -171,23 +223,73 @@ def parse(lines: Sequence[str]) -> tuple[bytearray, list[FileSection]]:
             kinds[i] = KEY
             cur.new = cur.new or line.startswith("new file mode")
             cur.deleted = cur.deleted or line.startswith("deleted file mode")
+            similarity = _SIMILARITY_RE.match(line)
+            cur.similarity = int(similarity.group(1)) if similarity else cur.similarity
             if line.startswith(("rename to ", "copy to ")):
                 cur.path = line.split(" to ", 1)[1].rstrip("\r")
         elif cur is not None and not cur.hunks and line.startswith("index "):
             kinds[i] = MINOR
+        elif line.startswith("_" * 20) and i > 0 and lines[i - 1].startswith("Property changes on: "):
+            kinds[i] = MINOR  # the rule ``svn diff`` draws under a property block's title
         else:
             kinds[i] = PREAMBLE  # commit headers and messages of git show / git log -p, diff -r notes
     if hunk is not None:
         hunk.end = n
     _classify_preamble(lines, kinds)
     for f in files:
+        for h in f.hunks:
+            _show_conflicts(lines, kinds, h)
         f.generated = (
             is_generated_path(f.path)
             or any(len(lines[j]) > MINIFIED_LINE_CHARS for h in f.hunks for j in h.changed[:20])
             or _has_banner(lines, f)
         )
-        f.data = is_data_path(f.path, sum(len(h.changed) for h in f.hunks))
+        changed = sum(len(h.changed) for h in f.hunks)
+        f.data = is_data_path(f.path, changed)
+        f.moved = f.similarity >= MOVED_SIMILARITY and changed <= MOVED_CHANGES
     return kinds, files
+
+
+def _is_word_diff(lines: Sequence[str]) -> bool:
+    """True for ``git diff --word-diff`` output: hunk lines carry no ``+``/``-``/`` `` prefix, changes are
+    marked inside them (``[-old-]{+new+}``), so more lines hold such marks than start with a sign."""
+    marked = signed = 0
+    for line in lines:
+        if ("{+" in line and "+}" in line) or ("[-" in line and "-]" in line):
+            marked += 1
+        elif line[:1] in ("+", "-") and not line.startswith(("+++ ", "--- ")):
+            signed += 1
+    return marked > 0 and marked > signed
+
+
+def _word_line(line: str) -> tuple[int, int, int]:
+    """Kind of one ``--word-diff`` hunk line and how many old and new lines it stands for: a line that is
+    all ``{+…+}`` was only added, all ``[-…-]`` only removed."""
+    body = line.rstrip("\r")
+    added = "{+" in body and "+}" in body
+    removed = "[-" in body and "-]" in body
+    if added and body.startswith("{+") and body.endswith("+}") and not removed:
+        return ADD, 0, 1
+    if removed and body.startswith("[-") and body.endswith("-]") and not added:
+        return DEL, 1, 0
+    return (ADD if added else DEL if removed else CONTEXT), 1, 1
+
+
+def _show_conflicts(lines: Sequence[str], kinds: bytearray, hunk: Hunk) -> None:
+    """Make the changed lines between a short conflict's ``<<<<<<<`` and ``>>>>>>>`` markers KEY lines:
+    the two sides are what a reader of a conflicted file must see."""
+    opened = -1
+    for j in hunk.changed:
+        if kinds[j] != KEY:
+            continue
+        marker = lines[j].lstrip("+- ")[:7]
+        if marker == "<<<<<<<":
+            opened = j
+        elif marker == ">>>>>>>" and opened >= 0:
+            if j - opened <= CONFLICT_LINES:
+                for k in range(opened + 1, j):
+                    kinds[k] = KEY if kinds[k] in (ADD, DEL) else kinds[k]
+            opened = -1
 
 
 def _classify_preamble(lines: Sequence[str], kinds: bytearray) -> None:

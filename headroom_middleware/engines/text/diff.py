@@ -17,6 +17,10 @@ definitions, then only file headers remain, then whole files go from the end, ea
 bodies and ``--stat`` lines stay only while they leave room for a few changed lines per file.
 Lines matching a rare term of the user's query are always kept. Hunks are read by their ``@@`` line
 counts, so a removed ``-- comment`` line is never mistaken for a ``---`` file header.
+Also read: combined diffs of merges (``diff --cc``, ``@@@`` hunks, one prefix column per parent; a
+conflict left in a file shows with both sides), ``svn diff`` (``Index:`` headers, ``## … ##`` property
+hunks), ``--word-diff`` hunks (no prefix column), runs of renames that only moved files (summarised like
+generated files), and logs without patches (``git log --stat``: only the subjects stay unless more fits).
 """
 
 from __future__ import annotations
@@ -79,8 +83,8 @@ _CAPS = (CHANGED_CAP * 8, CHANGED_CAP * 4, CHANGED_CAP * 2, *range(CHANGED_CAP, 
 def looks_like(head: str) -> bool:
     """True when the first few KB hold a git diff header, unified ``---``/``+++``/``@@`` lines, or the
     ``--stat`` block git prints before a patch (a long one pushes the first ``diff --git`` past the head)."""
-    if "diff --git " in head and re.search(r"(?m)^diff --git ", head):
-        return True
+    if "diff --" in head and re.search(r"(?m)^diff --(?:git|cc|combined) ", head):
+        return True  # ``--cc``/``--combined``: a merge's diff against each of its parents
     if (
         re.search(r"(?m)^--- \S", head) is not None
         and re.search(r"(?m)^\+\+\+ \S", head) is not None
@@ -102,8 +106,10 @@ def compress(text: str, ctx: Context) -> Compressed:
     lines = split_lines(text)
     n = len(lines)
     kinds, files = parse(lines)
-    if not files:
+    if not files and COMMIT not in kinds:
         return compress_generic(text, ctx)  # not a diff after all
+    if not files:
+        _subjects_only(lines, kinds)  # ``git log`` / ``git log --stat``: commits without patches
     too_long = max(200, ctx.max_tokens)  # chars: never show one line that would crowd out the rest
 
     # Blank lines between commits (git log -p) or at the end carry nothing: shown in no case.
@@ -112,8 +118,9 @@ def compress(text: str, ctx: Context) -> Compressed:
     essential = [i for i in range(n) if kinds[i] == COMMIT and shown[i]]
     # Headers of runs of generated files (a vendored tree brings hundreds) go before the others' changes.
     generated_header = bytearray(n)
-    ends = [*(f.start for f in files[1:]), n]
-    for f, end, collapsible in zip(files, ends, _in_generated_runs(files), strict=True):
+    ends = [*(f.start for f in files[1:]), n][: len(files)]  # no file at all in ``git log --stat``
+    in_runs = _in_generated_runs(files)
+    for f, end, collapsible in zip(files, ends, in_runs, strict=True):
         if collapsible:
             stop = f.hunks[0].start if f.hunks else end
             generated_header[f.start : stop] = bytes(1 for _ in range(stop - f.start))
@@ -166,7 +173,10 @@ def compress(text: str, ctx: Context) -> Compressed:
         return [f.path for f in files[bisect_left(file_starts, start) : bisect_left(file_starts, end)]]
 
     # Changed lines that define something, per hunk of files whose lines can be shown at all.
-    readable = [not (f.generated or f.deleted) for f in files]
+    # (A renamed file among many others renamed alike only changed its imports: its lines read as noise.)
+    readable = [
+        not (f.generated or f.deleted or (f.moved and run)) for f, run in zip(files, in_runs, strict=True)
+    ]
     hinted = {bisect_right(starts, m.start()) - 1 for m in SIGNATURE_HINT_RE.finditer(text)}
     signatures = {
         id(h): [j for j in h.changed if j in hinted and shown[j] and is_signature(lines[j][1:])]
@@ -276,13 +286,24 @@ def compress(text: str, ctx: Context) -> Compressed:
     return Compressed(text_out, "diff:files", ((key, payload),))
 
 
+def _subjects_only(lines: Sequence[str], kinds: bytearray) -> None:
+    """In a log without patches the subjects are the content: hundreds of ``commit <sha>``, author, date,
+    message and ``--stat`` lines go (unmarked: one marker names them all and keeps them retrievable)
+    unless all of them fit."""
+    for i, line in enumerate(lines):
+        if kinds[i] == COMMIT and COMMIT_RE.match(line) is None:
+            continue  # a subject
+        kinds[i] = AUTHOR if line.strip() else BODY
+
+
 def _in_generated_runs(files: Sequence[FileSection]) -> list[bool]:
-    """For each file: True when it is one of ``GENERATED_RUN`` or more generated files in a row."""
+    """For each file: True when it is one of ``GENERATED_RUN`` or more generated or moved files in a row
+    (a vendored tree, or a package move: hundreds of renames, each with its import lines rewritten)."""
     out = [False] * len(files)
     k = 0
     while k < len(files):
         end = k
-        while end < len(files) and files[end].generated:
+        while end < len(files) and (files[end].generated or files[end].moved):
             end += 1
         if end - k >= GENERATED_RUN:
             out[k:end] = [True] * (end - k)
