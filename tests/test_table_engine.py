@@ -581,3 +581,79 @@ def test_a_table_ending_in_a_one_line_block_does_not_raise() -> None:
     rows = [f"svc-{i:03d}    running   {i % 7}d" for i in range(300)]
     text = "\n".join(["NAME       STATUS    AGE", *rows, "", "300 units"])
     assert "300 units" in table.compress(text, _ctx(100)).text
+
+
+def _events(rows: list[tuple[str, str, str]]) -> list[str]:
+    """``kubectl get events``-like lines: TYPE, REASON, OBJECT, MESSAGE left-aligned under the header."""
+    header = f"{'TYPE':<9}{'REASON':<14}{'OBJECT':<14}MESSAGE"
+    return [header, *(f"{t:<9}{r:<14}{o:<14}message of {o}" for t, r, o in rows)]
+
+
+def test_trouble_rows_with_a_rare_category_come_first() -> None:
+    rows = [("Normal", "Started", f"pod/a{i}") for i in range(400)]
+    for i in range(5, 400, 7):
+        rows[i] = ("Warning", "Unhealthy", f"pod/b{i}")  # a recurring warning, seen every minute
+    rows[390] = ("Warning", "FailedMount", "pod/c390")  # the one that differs, late in the table
+    lines = _events(rows)
+    _, (tab,) = _table_parse.parse(lines)
+    bad, _ = _table_rows.unhealthy_rows(tab, lines)
+    assert len(bad) == 1 + len(range(5, 400, 7)) - (390 in range(5, 400, 7))
+    assert "FailedMount" in lines[bad[0]]
+    assert bad[1:] == sorted(bad[1:])  # the rest keep their order
+
+
+def test_a_rare_trouble_row_survives_a_tight_budget() -> None:
+    rows = [("Normal", "Started", f"pod/a{i}") for i in range(1500)]
+    for i in range(5, 1500, 9):
+        rows[i] = ("Warning", "Unhealthy", f"pod/b{i}")
+    rows[1401] = ("Warning", "FailedMount", "pod/c1401")
+    text = "\n".join(_events(rows)) + "\n"
+    out = table.compress(text, _ctx(600))
+    assert "pod/c1401" in out.text
+
+
+def test_an_empty_cell_in_a_column_every_other_row_fills_is_kept() -> None:
+    rows = [f"{i},user{i}@example.com,{10 + i % 90}.50,{'gift' if i % 3 == 0 else ''}" for i in range(500)]
+    rows[321] = "321,user321@example.com,,"  # NULL amount; the note column is often empty: no signal
+    lines = ["id,email,amount,note", *rows]
+    _, (tab,) = _table_parse.parse(lines)
+    assert [lines[i] for i in _table_rows.missing_rows(tab)] == ["321,user321@example.com,,"]
+
+
+def test_null_spelt_out_counts_as_missing_but_a_sparse_column_does_not() -> None:
+    rows = [f"{i},{'x' if i % 2 else ''},{i * 3}" for i in range(300)]
+    rows[7] = "7,x,NULL"
+    lines = ["id,flag,size", *rows]
+    _, (tab,) = _table_parse.parse(lines)
+    assert [lines[i] for i in _table_rows.missing_rows(tab)] == ["7,x,NULL"]
+
+
+def _vmstat(rows: int, wide_from: int = 0) -> str:
+    out = [
+        "procs -----------memory---------- ---swap-- -----io---- -system-- ------cpu-----",
+        " r  b   swpd   free   buff  cache   si   so    bi    bo   in   cs us sy id wa st",
+    ]
+    for k in range(rows):
+        free = 12619664 if k >= wide_from else 812345  # 8 digits outgrow the 6-wide column
+        wa = 87 if k == rows - 20 else k % 2
+        out.append(
+            f"{k % 3:2d} {0:2d} {0:6d} {free:6d} {412344:6d} {872664:6d} {0:4d} {0:4d} {k % 50:5d} "
+            f"{300 + k % 9:5d} {900:4d} {1500:4d} {5:2d} {1:2d} {94 - wa:2d} {wa:2d} {0:2d}"
+        )
+    return "\n".join(out) + "\n"
+
+
+@pytest.mark.parametrize("wide_from", [0, 10**9])
+def test_lowercase_names_over_rows_of_numbers_are_a_table(wide_from: int) -> None:
+    text = _vmstat(300, wide_from)
+    assert table.looks_like(text[:4096])
+    _, (tab,) = _table_parse.parse(text.split("\n")[:-1])
+    assert tab.names[-5:] == ["us", "sy", "id", "wa", "st"]
+    assert len(tab.rows) == 300
+    lines = text.split("\n")
+    assert [lines[i] for i in _table_rows.outlier_rows(tab)] == [lines[2 + 280]]
+
+
+def test_lowercase_names_over_prose_are_not_a_table() -> None:
+    text = "name  value  note\n" + "".join(f"alpha{i}  beta gamma  delta epsilon\n" for i in range(40))
+    assert not table.looks_like(text)

@@ -17,6 +17,10 @@ _LS_RE = re.compile(r"[-dlcbpsDn][rwxsStTl-]{9}[.+@]?\s+\d+\s")
 LS_NAMES = ("mode", "links", "owner", "group", "size", "month", "day", "time", "name")
 _UPPER_TOKEN_RE = re.compile(r"[A-Z%#][A-Z0-9_%()/.:#-]*|/")  # "/": ``MEM USAGE / LIMIT`` (docker stats)
 _TITLE_TOKEN_RE = re.compile(r"[A-Za-z%#][A-Za-z0-9_%()/.:#+-]*")
+_LOWER_TOKEN_RE = re.compile(r"[a-z%][a-z0-9_%/.:-]*")
+_NUMBER_WORD_RE = re.compile(r"-?\d+(?:[.,]\d+)?%?")
+_NUMERIC_SHARE = 0.9
+"""Share of the row words that must be numbers under a header of lowercase names (vmstat, iostat)."""
 _CSV_HEADER_FIELD_RE = re.compile(r"\s*\"?[A-Za-z_#%][^\n]{0,63}")
 _DELIMITERS = (",", "\t", ";", "|")
 PEEK_LINES = 60
@@ -145,10 +149,12 @@ def _aligned_header(header: str, rows: Sequence[str]) -> list[tuple[int, int]] |
     if len(tokens) < 3:
         return None
     upper = all(_UPPER_TOKEN_RE.fullmatch(t) for t in tokens)
-    if not upper and not (tokens[0][:1].isupper() and all(_TITLE_TOKEN_RE.fullmatch(t) for t in tokens)):
+    titled = upper or (tokens[0][:1].isupper() and all(_TITLE_TOKEN_RE.fullmatch(t) for t in tokens))
+    lower = not titled and all(_LOWER_TOKEN_RE.fullmatch(t) for t in tokens)
+    if not titled and not lower:
         return None  # column names: NAME STATUS (kubectl, ps, docker) or Filesystem Size Used (df)
     sample = [row for row in rows[:30] if row.strip()]
-    if len(sample) < 2:
+    if len(sample) < 2 or (lower and not _numeric_rows(sample)):
         return None
     columns = _header_columns(header, sample)
     if len(columns) < 2:
@@ -171,7 +177,27 @@ def _aligned_header(header: str, rows: Sequence[str]) -> list[tuple[int, int]] |
     # token per column on nearly every row.
     counts = (len(columns) - 1, len(columns), len(columns) + 1)
     tokens_fit = sum(1 for row in sample if len(row.split()) in counts)
-    return columns if aligned >= 0.6 * total and tokens_fit >= 0.9 * len(sample) else None
+    if aligned >= 0.6 * total and tokens_fit >= 0.9 * len(sample):
+        return columns
+    # vmstat widens a column when a number outgrows it (``free`` of 12 GB) and shifts the rest of the
+    # row: rows of numbers with exactly one word per header word are a table however they line up.
+    return columns if _one_word_per_name(tokens, sample) and _numeric_rows(sample) else None
+
+
+def _one_word_per_name(tokens: Sequence[str], sample: Sequence[str]) -> bool:
+    """True when nearly every row has exactly one word per header word: each word names a column (``us sy
+    id wa st`` in vmstat) even where rows do not line up under it."""
+    return bool(sample) and sum(len(row.split()) == len(tokens) for row in sample) >= _SPLIT_ROWS * len(
+        sample
+    )
+
+
+def _numeric_rows(sample: Sequence[str]) -> bool:
+    """True when nearly every word of the rows is a number: lowercase column names (``r b swpd free`` in
+    vmstat, ``kB_read/s`` in iostat) head a table only above rows of numbers, never above prose."""
+    words = [word for row in sample for word in row.split()]
+    numbers = sum(1 for word in words if _NUMBER_WORD_RE.fullmatch(word))
+    return bool(words) and numbers >= _NUMERIC_SHARE * len(words)
 
 
 def _header_columns(header: str, sample: Sequence[str]) -> list[tuple[int, int]]:
@@ -183,9 +209,10 @@ def _header_columns(header: str, sample: Sequence[str]) -> list[tuple[int, int]]
     Otherwise it continues the previous name (``Local Address``, ``Mounted on``, ``CONTAINER ID``).
     """
     columns: list[tuple[int, int]] = []
+    each_own = _one_word_per_name(header.split(), sample) and _numeric_rows(sample)
     for m in re.finditer(r"\S+", header):
         s, e = m.start(), m.end()
-        if columns and s - columns[-1][1] == 1 and not _own_column(s, e, sample):
+        if columns and s - columns[-1][1] == 1 and not each_own and not _own_column(s, e, sample):
             columns[-1] = (columns[-1][0], e)
         else:
             columns.append((s, e))

@@ -5,13 +5,16 @@ how many rows were alike. The engine keeps the header, every row whose status sa
 (CrashLoopBackOff, Error, Failed, Pending, OOMKilled, Evicted, ``Exited (137)``, ``0/1`` ready, a
 non-zero exit code, a rare status value), every row with a numeric outlier in some column (robust:
 median and MAD of log-scaled values, so 57 restarts among zeros stands out but 2 does not), rows that
-match a rare query term, and the first few rows as a sample; gaps say what was left out
+match a rare query term, rows with no value (empty, ``NULL``) where nearly every other row has one, and
+the first few rows as a sample; trouble rows with a rare category (one ``FailedMount`` among 90 probe
+warnings) rank first. Gaps say what was left out
 (``[… 480 Running rows omitted …]``). Over budget, the sample goes first, then anomalies from the
 lowest rank. Rows are shown exactly as they were, never re-aligned.
 
 Headers are found where tools print them: after a title line (``netstat``), after a summary block
 (``top``), indented (``systemctl``); column names may hold one space (``NOMINATED NODE``) or be one
-space apart (``Recv-Q Send-Q``), and the rows decide which. CSV records may span lines (quoted line
+space apart (``Recv-Q Send-Q``), and the rows decide which; lowercase names (``r b swpd free`` in
+vmstat) head a table only above rows of numbers. CSV records may span lines (quoted line
 breaks) and are kept whole; a byte order mark, a title or ``sep=;`` line before the header, and the
 borders and footer of mysql/psql/markdown tables are text around the table, not rows.
 """
@@ -27,7 +30,7 @@ from .._base import Compressed, Context
 from ._search_budget import fit_levels, render_selection, within_budget
 from ._search_terms import line_starts, query_lines
 from ._table_parse import CONT, HEADER, OTHER, PEEK_LINES, ROW, aligned_tables, delimited_header, is_ls, parse
-from ._table_rows import outlier_rows, round_robin, status_column, unhealthy_rows
+from ._table_rows import missing_rows, outlier_rows, round_robin, status_column, unhealthy_rows
 from ._textlines import split_lines
 from .generic import compress_generic
 
@@ -88,7 +91,7 @@ def compress(text: str, ctx: Context) -> Compressed:
     for table in tables:
         bad, keys = unhealthy_rows(table, lines)
         unhealthy += bad
-        outliers += outlier_rows(table)
+        outliers += outlier_rows(table) + missing_rows(table)
         if status_column(table.names) is not None:
             status_of.update(zip(table.rows, keys, strict=True))
         for k, row in enumerate(table.rows[:SAMPLE_ROWS]):
