@@ -27,7 +27,7 @@ import orjson
 from . import _crush
 from ._result import CrushResult
 from ._version import __version__
-from .ccr import STORE_ENV, MemoryStore, Store, is_key, open_store, retrieve
+from .ccr import STORE_ENV, MemoryStore, Store, configured_store, is_key, open_store, retrieve
 
 PROG = "headroom-middleware"
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -201,7 +201,7 @@ _STORE_HELP = (
 
 def _store(url: str | None) -> Store:
     try:
-        return open_store(url if url is not None else os.environ.get(STORE_ENV))
+        return open_store(url) if url is not None else configured_store()
     except (ValueError, ImportError) as exc:
         raise CliError(str(exc)) from None
 

@@ -50,3 +50,14 @@ def test_redis_forms(url: str) -> None:
 def test_anything_else_is_a_clear_error(url: str) -> None:
     with pytest.raises(ValueError, match="forms: memory:"):
         hm.open_store(url)
+
+
+def test_configured_store_follows_headroom_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from headroom_middleware.ccr import configured_store
+
+    monkeypatch.delenv("HEADROOM_STORE", raising=False)
+    assert type(configured_store()) is hm.MemoryStore
+    monkeypatch.setenv("HEADROOM_STORE", f"sqlite:///{tmp_path / 'env.db'}")
+    store = configured_store()
+    assert isinstance(store, hm.SQLiteStore)
+    store.close()

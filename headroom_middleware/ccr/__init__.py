@@ -11,7 +11,7 @@
 """
 
 from ._keys import KEY_LENGTH, is_key, make_key
-from ._open import STORE_ENV, open_store
+from ._open import STORE_ENV, configured_store, open_store
 from ._retrieve import retrieve
 from ._sqlite import SQLiteStore
 from ._store import MemoryStore, Store
@@ -23,6 +23,7 @@ __all__ = [
     "MemoryStore",
     "SQLiteStore",
     "Store",
+    "configured_store",
     "is_key",
     "make_key",
     "open_store",

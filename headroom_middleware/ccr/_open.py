@@ -15,6 +15,8 @@ Each store's other settings keep their defaults; build the store in code to chan
 
 from __future__ import annotations
 
+import os
+
 from ._sqlite import SQLiteStore
 from ._store import MemoryStore, Store
 
@@ -41,3 +43,9 @@ def open_store(url: str | None) -> Store:
 
         return RedisStore(text)
     raise ValueError(f"unknown store URL {url!r}; forms: {_FORMS}")
+
+
+def configured_store() -> Store:
+    """The store ``HEADROOM_STORE`` names, else a ``MemoryStore``: what the integrations and the CLI
+    open when they are given no store."""
+    return open_store(os.environ.get(STORE_ENV))

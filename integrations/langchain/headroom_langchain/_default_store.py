@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import threading
 
 import headroom_middleware as hm
-from headroom_middleware.ccr import STORE_ENV
+from headroom_middleware.ccr import configured_store
 
 _lock = threading.Lock()
 _store: hm.Store | None = None
@@ -22,5 +21,5 @@ def default_store() -> hm.Store:
     global _store
     with _lock:
         if _store is None:
-            _store = hm.open_store(os.environ.get(STORE_ENV))
+            _store = configured_store()
         return _store

@@ -14,7 +14,6 @@ metadata of the ``HeadroomMiddleware.wrap_tool_call`` span.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any, cast
 
@@ -33,7 +32,7 @@ from langgraph.types import Command
 from typing_extensions import NotRequired
 
 import headroom_middleware as hm
-from headroom_middleware.ccr import STORE_ENV
+from headroom_middleware.ccr import configured_store
 
 from ._compress import Outcome, Settings, acompress_output, compress_output, latest_user_text
 from ._retrieve_tool import HeadroomRetrieveTool
@@ -86,7 +85,7 @@ class HeadroomMiddleware(AgentMiddleware[HeadroomState, Any, Any]):
             self.store = None
         elif store is None or isinstance(store, str):  # a URL, or the one HEADROOM_STORE names
             try:
-                self.store = hm.open_store(os.environ.get(STORE_ENV) if store is None else store)
+                self.store = configured_store() if store is None else hm.open_store(store)
             except ValueError as exc:
                 raise ValueError(
                     f"HeadroomMiddleware: store must be a Store, a BaseStore, 'langgraph' or a URL ({exc})"

@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -50,9 +49,8 @@ from headroom_middleware import (
     Report,
     Store,
     carries_marker,
-    open_store,
 )
-from headroom_middleware.ccr import STORE_ENV
+from headroom_middleware.ccr import configured_store
 
 from ._loop import (
     PendingAnswers,
@@ -133,7 +131,7 @@ class HeadroomCallback(CustomLogger):
         super().__init__()
         if pipeline is None:
             # No store given: the one HEADROOM_STORE names (a proxy's workers share SQLite or Redis).
-            base: Store = store if store is not None else open_store(os.environ.get(STORE_ENV))
+            base: Store = store if store is not None else configured_store()
             pipeline = Pipeline(store=TenantScopedStore(base) if tenant_isolation else base, config=config)
         self.pipeline = pipeline
         self.max_rounds = max(int(max_rounds), 1)
